@@ -1,0 +1,27 @@
+from setuptools import find_packages, setup
+
+setup(
+    name="tinyddpg",
+    version="0.1.0",
+    description="A from-scratch DDPG engine: hand-written layers, backward passes and Adam on NumPy or CuPy",
+    long_description=open("README.md", encoding="utf-8").read(),
+    long_description_content_type="text/markdown",
+    python_requires=">=3.10",
+    packages=find_packages(include=["tinyddpg", "tinyddpg.*"]),
+    install_requires=[
+        "numpy>=2.0",
+        "gymnasium[classic-control]>=1.0",
+        "matplotlib>=3.7",
+        "array-api-compat>=1.9",
+        "threadpoolctl>=3.1",
+        "pillow>=9.0",
+    ],
+    extras_require={
+        "mujoco": ["gymnasium[mujoco]>=1.0"],
+        "cuda12": ["cupy-cuda12x>=13.0"],
+        "cuda13": ["cupy-cuda13x>=13.6"],
+        "ray": ["ray[default]>=2.9"],
+        "test": ["pytest>=8", "array-api-strict==2.6.1", "torch==2.13.0", "ruff>=0.5"],
+    },
+    entry_points={"console_scripts": ["tinyddpg=tinyddpg.cli:main"]},
+)
