@@ -3,7 +3,8 @@
 Conventions (B = batch size):
   forward(x)       x (B, in) -> y (B, out), caching what backward needs.
   backward(dout)   dout = dL/dy (B, out) -> dL/dx (B, in); *adds* dL/dparam into the gradient arrays
-                   (call zero_grad() first), like PyTorch's .grad.
+                   (call zero_grad() first), like PyTorch's .grad. Two switches skip work nobody will use:
+                   need_input_grad=False (no dL/dx) and need_param_grads=False (no dL/dparam).
   parameters()     the parameter arrays in order: for each layer, first to last, W then b.
   grads()          the gradient arrays, in the same order.
 """
@@ -74,13 +75,11 @@ class Dense(Module):
         self.x = x  # (B, in)
         return x @ self.W + self.b  # (B, in) @ (in, out) + (out,) -> (B, out)
 
-    def backward(self, dout, need_input_grad: bool = True):
-        """dW += x^T @ dout;  db += sum over the batch of dout;  dx = dout @ W^T.
-
-        need_input_grad=False skips dx (the first layer of a network needs none): one matmul saved.
-        """
-        self.dW += self.x.T @ dout  # (in, B) @ (B, out) -> (in, out)
-        self.db += self.backend.xp.sum(dout, axis=0)  # (out,)
+    def backward(self, dout, need_input_grad: bool = True, need_param_grads: bool = True):
+        """dW += x^T @ dout;  db += sum over the batch of dout;  dx = dout @ W^T."""
+        if need_param_grads:
+            self.dW += self.x.T @ dout  # (in, B) @ (B, out) -> (in, out)
+            self.db += self.backend.xp.sum(dout, axis=0)  # (out,)
         return dout @ self.W.T if need_input_grad else None  # (B, out) @ (out, in) -> (B, in)
 
 
@@ -95,7 +94,7 @@ class ReLU(Module):
         self.positive = self.backend.xp.astype(x > 0, x.dtype)  # 1 where x > 0, else 0
         return x * self.positive
 
-    def backward(self, dout, need_input_grad: bool = True):
+    def backward(self, dout, need_input_grad: bool = True, need_param_grads: bool = True):
         """dx = dout * [x > 0]  (the subgradient 0 is used at x = 0)."""
         return dout * self.positive
 
@@ -111,7 +110,7 @@ class Tanh(Module):
         self.y = self.backend.xp.tanh(x)
         return self.y
 
-    def backward(self, dout, need_input_grad: bool = True):
+    def backward(self, dout, need_input_grad: bool = True, need_param_grads: bool = True):
         """dx = dout * (1 - y^2), since d tanh(x)/dx = 1 - tanh(x)^2."""
         return dout * (1.0 - self.y * self.y)
 
@@ -134,11 +133,11 @@ class Sequential(Module):
             x = layer.forward(x)
         return x
 
-    def backward(self, dout, need_input_grad: bool = True):
+    def backward(self, dout, need_input_grad: bool = True, need_param_grads: bool = True):
         """Chain rule: each layer turns dL/d(its output) into dL/d(its input), last layer first."""
         last = len(self.layers) - 1
         for i, layer in enumerate(reversed(self.layers)):
-            dout = layer.backward(dout, need_input_grad=need_input_grad or i < last)
+            dout = layer.backward(dout, need_input_grad=need_input_grad or i < last, need_param_grads=need_param_grads)
         return dout
 
     def parameters(self) -> list:

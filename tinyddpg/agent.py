@@ -1,0 +1,156 @@
+"""DDPG (Lillicrap et al. 2016, "Continuous control with deep reinforcement learning", Algorithm 1).
+
+One update, as the paper's inner loop, for a batch (s, a, r, s', terminated) of B transitions:
+
+    1. TD target, no gradient:  y = r + gamma * (1 - terminated) * Q'(s', mu'(s'))              (B,)
+    2. Critic step:             L_Q  = mean((Q(s, a) - y)^2);  Adam on dL_Q/dtheta_Q
+    3. Actor step:              L_mu = -mean(Q(s, mu(s)));     dL_mu/dtheta_mu = (dL_mu/da) (da/dtheta_mu),
+                                dL_mu/da from the critic's backward to its action input (the critic's own
+                                parameter gradients from this pass are neither computed nor applied)
+    4. Polyak averaging:        theta' <- rho * theta' + (1 - rho) * theta   for both targets (tau = 1 - rho)
+
+Only `terminated` stops bootstrapping; a time-limit truncation does not (the trainer stores terminated=False).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from .backend import Backend, get_backend, make_rng
+from .buffer import Batch
+from .losses import mse
+from .networks import Actor, Critic
+from .noise import GaussianNoise, NoNoise, OrnsteinUhlenbeckNoise
+from .optim import Adam
+
+
+@dataclass
+class DDPGConfig:
+    """The agent's hyperparameters (defaults: the `pendulum` preset)."""
+
+    hidden: tuple[int, ...] = (400, 300)  # hidden layer widths, the same for actor and critic
+    actor_lr: float = 1e-3  # Adam learning rate of the actor
+    critic_lr: float = 1e-3  # Adam learning rate of the critic
+    gamma: float = 0.99  # discount factor
+    rho: float = 0.995  # Polyak factor: theta' <- rho theta' + (1 - rho) theta  (the paper's tau = 1 - rho)
+    batch_size: int = 256  # transitions per update
+    noise: str = "gaussian"  # exploration noise: gaussian | ou | none
+    noise_scale: float = 0.1  # Gaussian std, or OU sigma, in units of the action half-range (high - low) / 2
+    ou_theta: float = 0.15  # OU mean-reversion rate (DDPG paper)
+    ou_dt: float = 1e-2  # OU time step (DDPG paper)
+    final_init_bound: float = 3e-3  # final layers uniform(-bound, bound) (DDPG paper); hidden layers as PyTorch
+
+
+class DDPG:
+    def __init__(self, obs_dim: int, action_dim: int, low, high, config: DDPGConfig | None = None, *,
+                 backend: Backend | None = None, rng: np.random.Generator | None = None):
+        self.config = config = config or DDPGConfig()
+        self.backend = backend = backend or get_backend()
+        self.rng = rng if rng is not None else make_rng(0)
+        self.low, self.high = np.asarray(low, dtype=np.float64), np.asarray(high, dtype=np.float64)
+        self.action_scale = (self.high - self.low) / 2.0  # host copy, for the noise
+
+        def networks(rng):
+            return (Actor(obs_dim, action_dim, self.low, self.high, config.hidden, backend=backend, rng=rng,
+                          final_init_bound=config.final_init_bound),
+                    Critic(obs_dim, action_dim, config.hidden, backend=backend, rng=rng,
+                           final_init_bound=config.final_init_bound))
+
+        self.actor, self.critic = networks(self.rng)
+        self.actor_target, self.critic_target = networks(make_rng(0))  # weights overwritten just below
+        self.actor_target.flat_params[...] = self.actor.flat_params  # targets start as exact copies
+        self.critic_target.flat_params[...] = self.critic.flat_params
+        self.actor_optimizer = Adam([self.actor.flat_params], [self.actor.flat_grads], backend, lr=config.actor_lr)
+        self.critic_optimizer = Adam([self.critic.flat_params], [self.critic.flat_grads], backend, lr=config.critic_lr)
+        self.noise = make_noise(config, action_dim, self.rng)
+        self.training = True
+
+    # --- modes ----------------------------------------------------------------------------------------------
+    def train(self) -> DDPG:
+        """Training mode: act() explores with noise, update() runs."""
+        self.training = True
+        return self
+
+    def eval(self) -> DDPG:
+        """Evaluation mode: act() is deterministic (no noise) and update() refuses to run."""
+        self.training = False
+        return self
+
+    # --- acting ---------------------------------------------------------------------------------------------
+    def act(self, obs, explore: bool = True) -> np.ndarray:
+        """The action for one host observation: mu(s), plus noise when training and explore, clipped to bounds."""
+        action = self.backend.to_host(self.actor.forward(self.backend.to_device(obs)[None, :]))[0]
+        if self.training and explore:
+            action = action + self.action_scale * self.noise.sample()
+        return np.clip(action, self.low, self.high)
+
+    # --- learning -------------------------------------------------------------------------------------------
+    def update(self, batch: Batch) -> dict[str, float]:
+        """One DDPG update on a batch; returns the critic loss, actor loss and mean Q(s, a) as Python floats."""
+        if not self.training:
+            raise RuntimeError("update() called in evaluation mode: call agent.train() before updating")
+        y = self.td_target(batch)
+        critic_loss, q = self.compute_critic_gradients(batch, y)
+        self.critic_optimizer.step()
+        actor_loss = self.compute_actor_gradients(batch)
+        self.actor_optimizer.step()
+        soft_update(self.actor_target, self.actor, self.config.rho)
+        soft_update(self.critic_target, self.critic, self.config.rho)
+        return {"critic_loss": float(critic_loss), "actor_loss": float(actor_loss),
+                "mean_q": float(self.backend.xp.mean(q))}
+
+    def td_target(self, batch: Batch):
+        """1. y = r + gamma * (1 - terminated) * Q'(s', mu'(s')), from the target networks, no gradient.  (B,)"""
+        next_q = self.critic_target.forward(batch.next_obs, self.actor_target.forward(batch.next_obs))  # (B,)
+        return batch.reward + self.config.gamma * (1.0 - batch.terminated) * next_q
+
+    def compute_critic_gradients(self, batch: Batch, y):
+        """2. L_Q = mean((Q(s, a) - y)^2); leaves dL_Q/dtheta_Q in critic.flat_grads. Returns (L_Q, Q)."""
+        q = self.critic.forward(batch.obs, batch.action)  # (B,)
+        loss, dq = mse(q, y)  # dq = 2 (Q - y) / B: the only division by the batch size
+        self.critic.zero_grad()
+        self.critic.backward(dq)
+        return loss, q
+
+    def compute_actor_gradients(self, batch: Batch):
+        """3. L_mu = -mean(Q(s, mu(s))); leaves dL_mu/dtheta_mu in actor.flat_grads. Returns L_mu."""
+        xp = self.backend.xp
+        q = self.critic.forward(batch.obs, self.actor.forward(batch.obs))  # (B,)
+        batch_size = q.shape[0]
+        dq = xp.full((batch_size,), -1.0 / batch_size, dtype=self.backend.dtype, device=self.backend.device)
+        self.actor.zero_grad()
+        self.actor.backward(self.critic.action_gradient(dq), need_input_grad=False)  # through dQ/da
+        return -xp.mean(q)
+
+    # --- saving ---------------------------------------------------------------------------------------------
+    def state_dict(self) -> dict[str, np.ndarray]:
+        """Host arrays of all four networks, both optimizers and the noise, keyed "<part>/<name>"."""
+        parts = {"actor": self.actor, "critic": self.critic, "actor_target": self.actor_target,
+                 "critic_target": self.critic_target, "actor_optimizer": self.actor_optimizer,
+                 "critic_optimizer": self.critic_optimizer, "noise": self.noise}
+        return {f"{part}/{key}": value for part, obj in parts.items() for key, value in obj.state_dict().items()}
+
+    def load_state_dict(self, state: dict[str, np.ndarray]) -> None:
+        for part, obj in (("actor", self.actor), ("critic", self.critic), ("actor_target", self.actor_target),
+                          ("critic_target", self.critic_target), ("actor_optimizer", self.actor_optimizer),
+                          ("critic_optimizer", self.critic_optimizer), ("noise", self.noise)):
+            prefix = part + "/"
+            obj.load_state_dict({k.removeprefix(prefix): v for k, v in state.items() if k.startswith(prefix)})
+
+
+def soft_update(target, online, rho: float) -> None:
+    """4. Polyak averaging, in place on the whole flat parameter array: theta' <- rho theta' + (1 - rho) theta."""
+    target.flat_params *= rho
+    target.flat_params += (1.0 - rho) * online.flat_params
+
+
+def make_noise(config: DDPGConfig, action_dim: int, rng: np.random.Generator):
+    if config.noise == "gaussian":
+        return GaussianNoise(config.noise_scale, action_dim, rng)
+    if config.noise == "ou":
+        return OrnsteinUhlenbeckNoise(action_dim, rng, theta=config.ou_theta, sigma=config.noise_scale, dt=config.ou_dt)
+    if config.noise == "none":
+        return NoNoise(action_dim)
+    raise ValueError(f"noise={config.noise!r} is unknown; choose gaussian, ou or none")

@@ -1,0 +1,73 @@
+"""The replay buffer: a preallocated ring of transitions on the backend, sampled uniformly.
+
+Each transition is one row of a single (capacity, width) array:
+
+    [ obs (obs_dim) | action (action_dim) | reward (1) | next_obs (obs_dim) | terminated (1) ]
+
+so `add` is one device write and `sample` one gather, and memory is exactly the raw numbers:
+bytes per transition = (2 * obs_dim + action_dim + 2) * itemsize  (float32: HalfCheetah-v5, obs 17 and
+action 6, takes 168 bytes, so 1,000,000 transitions take 168 MB). No Python object is kept per transition.
+"""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+import numpy as np
+
+from .backend import Backend
+
+
+class Batch(NamedTuple):
+    """A batch of transitions as device arrays (B = batch size)."""
+
+    obs: object  # (B, obs_dim)
+    action: object  # (B, action_dim)
+    reward: object  # (B,)
+    next_obs: object  # (B, obs_dim)
+    terminated: object  # (B,) 1.0 where the episode really ended (not a time-limit truncation)
+
+
+class ReplayBuffer:
+    def __init__(self, capacity: int, obs_dim: int, action_dim: int, *, backend: Backend, rng: np.random.Generator):
+        self.capacity, self.obs_dim, self.action_dim = capacity, obs_dim, action_dim
+        self.backend, self.rng = backend, rng
+        self.width = 2 * obs_dim + action_dim + 2
+        self.rows = backend.zeros((capacity, self.width))
+        self.next_index = 0  # the slot the next transition goes to (the oldest once full)
+        self.size = 0
+
+    def __len__(self) -> int:
+        return self.size
+
+    @property
+    def nbytes(self) -> int:
+        """Bytes held: capacity x (2 obs_dim + action_dim + 2) numbers, nothing else."""
+        return self.capacity * self.width * np.dtype(self.backend.dtype_name).itemsize
+
+    def add(self, obs, action, reward: float, next_obs, terminated: bool) -> None:
+        """Store one transition (host values), overwriting the oldest when full."""
+        row = np.concatenate([np.ravel(obs), np.ravel(action), [reward], np.ravel(next_obs), [float(terminated)]])
+        self.rows[self.next_index, :] = self.backend.to_device(row)
+        self.next_index = (self.next_index + 1) % self.capacity
+        self.size = min(self.size + 1, self.capacity)
+
+    def sample(self, batch_size: int) -> Batch:
+        """batch_size transitions drawn uniformly, with replacement, from the filled slots."""
+        if self.size == 0:
+            raise ValueError("cannot sample from an empty replay buffer")
+        indices = self.backend.indices_to_device(self.rng.integers(0, self.size, size=batch_size))
+        rows = self.backend.xp.take(self.rows, indices, axis=0)  # (B, width): one gather
+        o, a = self.obs_dim, self.action_dim
+        return Batch(rows[:, :o], rows[:, o:o + a], rows[:, o + a], rows[:, o + a + 1:2 * o + a + 1], rows[:, -1])
+
+    def state_dict(self) -> dict[str, np.ndarray]:
+        return {"rows": self.backend.to_host(self.rows[:self.size, :]).copy(),
+                "next_index": np.asarray(self.next_index), "size": np.asarray(self.size)}
+
+    def load_state_dict(self, state: dict[str, np.ndarray]) -> None:
+        size = int(state["size"])
+        if size > self.capacity or state["rows"].shape != (size, self.width):
+            raise ValueError(f"saved buffer rows {state['rows'].shape} do not fit capacity {self.capacity} x width {self.width}")
+        self.rows[:size, :] = self.backend.to_device(state["rows"])
+        self.next_index, self.size = int(state["next_index"]), size
