@@ -2,7 +2,8 @@
 
 import pytest
 
-from tinyddpg.gradcheck import check_gradients
+from tinyddpg.ddpg_gradcheck import (CHECK_FINAL_INIT_BOUND, action_gradient_report, actor_loss_report, agent_reports,
+                                     critic_loss_report)
 
 from agent_helpers import host_batch, small_agent, to_device_batch
 
@@ -11,43 +12,13 @@ TOLERANCE = 1e-6
 
 @pytest.fixture
 def agent_and_batch(backend64):
-    agent = small_agent(backend64)
-    return agent, to_device_batch(backend64, host_batch())
+    return small_agent(backend64, final_init_bound=CHECK_FINAL_INIT_BOUND), to_device_batch(backend64, host_batch())
 
 
-def parameter_arrays(net):
-    return dict(zip(net.param_keys(), net.parameters()))
-
-
-def test_critic_loss_gradient_for_every_critic_parameter(agent_and_batch):
-    agent, batch = agent_and_batch
-    y = agent.td_target(batch)  # targets fixed
-    agent.compute_critic_gradients(batch, y)
-    analytic = {k: agent.backend.to_host(g).copy() for k, g in zip(agent.critic.param_keys(), agent.critic.grads())}
-    report = check_gradients(lambda: agent.compute_critic_gradients(batch, y)[0], parameter_arrays(agent.critic),
-                             analytic, agent.backend, title="critic loss")
-    assert len(report.rows) == 6 and report.passed(TOLERANCE), str(report)
-
-
-def test_actor_loss_gradient_for_every_actor_parameter_through_the_critic(agent_and_batch):
-    agent, batch = agent_and_batch
-    agent.compute_actor_gradients(batch)
-    analytic = {k: agent.backend.to_host(g).copy() for k, g in zip(agent.actor.param_keys(), agent.actor.grads())}
-    report = check_gradients(lambda: agent.compute_actor_gradients(batch), parameter_arrays(agent.actor),
-                             analytic, agent.backend, title="actor loss")
-    assert len(report.rows) == 6 and report.passed(TOLERANCE), str(report)
-
-
-def test_action_gradient_of_the_critic(agent_and_batch):
-    agent, batch = agent_and_batch
-    xp = agent.backend.xp
-    action = batch.action
-    agent.critic.forward(batch.obs, action)
-    ones = xp.ones((action.shape[0],), dtype=agent.backend.dtype, device=agent.backend.device)
-    dq_da = agent.backend.to_host(agent.critic.action_gradient(ones))  # row b: dQ(s_b, a_b)/da_b
-    report = check_gradients(lambda: xp.sum(agent.critic.forward(batch.obs, action)), {"dQ/da": action},
-                             {"dQ/da": dq_da}, agent.backend, title="dQ/da")
-    assert report.passed(TOLERANCE), str(report)
+@pytest.mark.parametrize("report_of, rows", [(critic_loss_report, 6), (actor_loss_report, 6), (action_gradient_report, 1)])
+def test_ddpg_gradients_match_finite_differences(agent_and_batch, report_of, rows):
+    report = report_of(*agent_and_batch)
+    assert len(report.rows) == rows and report.passed(TOLERANCE), str(report)
 
 
 def test_action_gradient_leaves_critic_parameter_gradients_alone(agent_and_batch):
@@ -55,3 +26,21 @@ def test_action_gradient_leaves_critic_parameter_gradients_alone(agent_and_batch
     agent.critic.zero_grad()
     agent.compute_actor_gradients(batch)
     assert not agent.backend.to_host(agent.critic.flat_grads).any()
+
+
+def test_negative_control_a_critic_gradient_divided_by_the_batch_twice_fails(agent_and_batch):
+    agent, batch = agent_and_batch
+    original = agent.compute_critic_gradients
+
+    def divided_twice(batch, y):
+        loss, q = original(batch, y)
+        agent.critic.flat_grads[...] = agent.critic.flat_grads / 8
+        return loss, q
+
+    agent.compute_critic_gradients = divided_twice
+    assert not critic_loss_report(agent, batch).passed(1e-2)
+
+
+def test_whole_agent_report_for_students():
+    reports = agent_reports()
+    assert len(reports) == 3 and all(r.passed(TOLERANCE) for r in reports)

@@ -14,7 +14,7 @@ Only `terminated` stops bootstrapping; a time-limit truncation does not (the tra
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -28,19 +28,22 @@ from .optim import Adam
 
 @dataclass
 class DDPGConfig:
-    """The agent's hyperparameters (defaults: the `pendulum` preset)."""
+    """The agent's hyperparameters (defaults: the `pendulum` preset). Each field's help is its documentation."""
 
-    hidden: tuple[int, ...] = (400, 300)  # hidden layer widths, the same for actor and critic
-    actor_lr: float = 1e-3  # Adam learning rate of the actor
-    critic_lr: float = 1e-3  # Adam learning rate of the critic
-    gamma: float = 0.99  # discount factor
-    rho: float = 0.995  # Polyak factor: theta' <- rho theta' + (1 - rho) theta  (the paper's tau = 1 - rho)
-    batch_size: int = 256  # transitions per update
-    noise: str = "gaussian"  # exploration noise: gaussian | ou | none
-    noise_scale: float = 0.1  # Gaussian std, or OU sigma, in units of the action half-range (high - low) / 2
-    ou_theta: float = 0.15  # OU mean-reversion rate (DDPG paper)
-    ou_dt: float = 1e-2  # OU time step (DDPG paper)
-    final_init_bound: float = 3e-3  # final layers uniform(-bound, bound) (DDPG paper); hidden layers as PyTorch
+    hidden: tuple[int, ...] = field(default=(400, 300), metadata={"help": "hidden layer widths of actor and critic, e.g. 400,300"})
+    actor_lr: float = field(default=1e-3, metadata={"help": "Adam learning rate of the actor (> 0)"})
+    critic_lr: float = field(default=1e-3, metadata={"help": "Adam learning rate of the critic (> 0)"})
+    gamma: float = field(default=0.99, metadata={"help": "discount factor, in [0, 1]"})
+    rho: float = field(default=0.995, metadata={
+        "help": "Polyak factor, in [0, 1): target <- rho * target + (1 - rho) * online (the paper's tau = 1 - rho)"})
+    batch_size: int = field(default=256, metadata={"help": "transitions per update (<= buffer size)"})
+    noise: str = field(default="gaussian", metadata={"help": "exploration noise: gaussian | ou | none"})
+    noise_scale: float = field(default=0.1, metadata={
+        "help": "Gaussian std or OU sigma, in units of the action half-range (high - low) / 2 (>= 0)"})
+    ou_theta: float = field(default=0.15, metadata={"help": "OU mean-reversion rate (DDPG paper: 0.15)"})
+    ou_dt: float = field(default=1e-2, metadata={"help": "OU time step (DDPG paper: 0.01)"})
+    final_init_bound: float = field(default=3e-3, metadata={
+        "help": "final layers start uniform(-b, b) (DDPG paper: 3e-3); hidden layers as torch.nn.Linear"})
 
 
 class DDPG:
@@ -127,17 +130,17 @@ class DDPG:
     # --- saving ---------------------------------------------------------------------------------------------
     def state_dict(self) -> dict[str, np.ndarray]:
         """Host arrays of all four networks, both optimizers and the noise, keyed "<part>/<name>"."""
-        parts = {"actor": self.actor, "critic": self.critic, "actor_target": self.actor_target,
-                 "critic_target": self.critic_target, "actor_optimizer": self.actor_optimizer,
-                 "critic_optimizer": self.critic_optimizer, "noise": self.noise}
-        return {f"{part}/{key}": value for part, obj in parts.items() for key, value in obj.state_dict().items()}
+        return {f"{part}/{key}": value for part, obj in self._parts().items() for key, value in obj.state_dict().items()}
 
     def load_state_dict(self, state: dict[str, np.ndarray]) -> None:
-        for part, obj in (("actor", self.actor), ("critic", self.critic), ("actor_target", self.actor_target),
-                          ("critic_target", self.critic_target), ("actor_optimizer", self.actor_optimizer),
-                          ("critic_optimizer", self.critic_optimizer), ("noise", self.noise)):
+        for part, obj in self._parts().items():
             prefix = part + "/"
             obj.load_state_dict({k.removeprefix(prefix): v for k, v in state.items() if k.startswith(prefix)})
+
+    def _parts(self) -> dict:
+        return {"actor": self.actor, "critic": self.critic, "actor_target": self.actor_target,
+                "critic_target": self.critic_target, "actor_optimizer": self.actor_optimizer,
+                "critic_optimizer": self.critic_optimizer, "noise": self.noise}
 
 
 def soft_update(target, online, rho: float) -> None:

@@ -1,0 +1,77 @@
+"""Checkpoints: one .npz file that holds everything needed to resume a run exactly.
+
+Contents: arrays keyed "agent/...", "buffer/...", "normalizer/..." and one JSON text entry "meta" with the
+format name and version, the config, the counters and the state of the run's random generator.
+Loaded with allow_pickle=False, so a crafted file cannot run code. Written to a temporary file in the same
+folder, flushed to disk, then renamed over the old one (os.replace is atomic), so a crash or a kill during a
+save leaves the previous checkpoint whole.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import zipfile
+from pathlib import Path
+
+import numpy as np
+
+from .errors import CheckpointError
+
+FORMAT_NAME = "tinyddpg-checkpoint"
+FORMAT_VERSION = 1
+CHECKPOINT_FILE = "checkpoint.npz"
+
+
+def save_checkpoint(path: Path, arrays: dict[str, np.ndarray], meta: dict) -> None:
+    """Write arrays and meta atomically to path."""
+    path = Path(path)
+    temporary = path.with_name(path.name + ".tmp")
+    payload = {**arrays, "meta": np.asarray(json.dumps({"format": FORMAT_NAME, "version": FORMAT_VERSION, **meta}))}
+    try:
+        with open(temporary, "wb") as file:
+            np.savez(file, **payload)
+            file.flush()
+            os.fsync(file.fileno())
+        os.replace(temporary, path)
+    except OSError as error:
+        temporary.unlink(missing_ok=True)
+        raise CheckpointError(f"could not write checkpoint {path}: {error.strerror or error}; "
+                              f"the previous checkpoint, if any, is untouched") from error
+
+
+def load_checkpoint(path: Path) -> tuple[dict[str, np.ndarray], dict]:
+    """Read (arrays, meta) from path, refusing anything that is not a whole tinyddpg checkpoint of a known version."""
+    path = Path(path)
+    if not path.is_file():
+        raise CheckpointError(f"no checkpoint at {path}: the file does not exist")
+    try:
+        with np.load(path, allow_pickle=False) as archive:
+            arrays = {key: archive[key] for key in archive.files}
+    except ValueError as error:
+        if "pickle" in str(error).lower():
+            raise CheckpointError(f"{path} holds object arrays, which would need unpickling; refused") from None
+        raise CheckpointError(f"{path} is not a readable checkpoint ({error})") from None
+    except (OSError, zipfile.BadZipFile, EOFError, KeyError) as error:
+        raise CheckpointError(f"{path} is truncated or corrupt ({type(error).__name__}: {error})") from None
+    if "meta" not in arrays or arrays["meta"].dtype.kind != "U":
+        raise CheckpointError(f"{path} is not a tinyddpg checkpoint (it has no metadata entry)")
+    try:
+        meta = json.loads(str(arrays.pop("meta")))
+    except json.JSONDecodeError as error:
+        raise CheckpointError(f"{path} has unreadable metadata ({error})") from None
+    if meta.get("format") != FORMAT_NAME:
+        raise CheckpointError(f"{path} is not a tinyddpg checkpoint (format {meta.get('format')!r})")
+    if not isinstance(meta.get("version"), int) or meta["version"] > FORMAT_VERSION:
+        raise CheckpointError(f"{path} has checkpoint format version {meta.get('version')!r}, newer than this "
+                              f"tinyddpg reads ({FORMAT_VERSION}); upgrade tinyddpg to load it")
+    return arrays, meta
+
+
+def prefixed(prefix: str, state: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    return {f"{prefix}/{key}": value for key, value in state.items()}
+
+
+def unprefixed(prefix: str, arrays: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    start = prefix + "/"
+    return {key.removeprefix(start): value for key, value in arrays.items() if key.startswith(start)}

@@ -1,0 +1,43 @@
+"""An animated GIF of one noise-free episode, where the environment can render."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from .agent import DDPG
+from .envs import EVAL_STREAM, episode_seed, make_env
+from .errors import TinyDDPGError
+
+FRAME_WIDTH = 250  # pixels: small files, still clear
+
+
+class RenderError(TinyDDPGError):
+    """The environment cannot draw frames on this machine."""
+
+
+def record_gif(agent: DDPG, env_id: str, path: Path, run_seed: int, fps: int = 30) -> int:
+    """Write one noise-free episode as an animated GIF at path (one frame per step); returns the frame count."""
+    from PIL import Image
+
+    try:
+        env = make_env(env_id, render_mode="rgb_array")
+        obs, _ = env.reset(seed=episode_seed(run_seed, EVAL_STREAM, 0))
+        env.render()
+    except Exception as error:  # renderers fail in many ways: no OpenGL, no display, a missing library
+        raise RenderError(f"{env_id} cannot render on this machine ({type(error).__name__}: {error}). For MuJoCo "
+                          f"environments set MUJOCO_GL=egl (with a GPU driver) or MUJOCO_GL=osmesa (with "
+                          f"libosmesa6 installed); the evaluation returns above are unaffected") from None
+    was_training = agent.training
+    agent.eval()
+    frames, done = [], False
+    try:
+        while not done:
+            obs, _, terminated, truncated, _ = env.step(agent.act(obs))
+            done = terminated or truncated
+            image = Image.fromarray(env.render())
+            frames.append(image.resize((FRAME_WIDTH, round(FRAME_WIDTH * image.height / image.width))))
+    finally:
+        agent.training = was_training
+        env.close()
+    frames[0].save(path, save_all=True, append_images=frames[1:], duration=round(1000 / fps), loop=0)
+    return len(frames)

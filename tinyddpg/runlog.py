@@ -1,0 +1,61 @@
+"""A run's CSV log (progress.csv): one row at each episode end and each evaluation.
+
+Columns: step, episode (episodes finished so far), episode_return, eval_return_mean, eval_return_std,
+critic_loss, actor_loss, mean_q (means over the updates since the previous row), steps_per_s.
+Empty cells mean "not measured at this row". Every row is flushed at once, so a killed run keeps its log.
+"""
+
+from __future__ import annotations
+
+import csv
+import math
+import os
+from pathlib import Path
+
+LOG_FILE = "progress.csv"
+COLUMNS = ("step", "episode", "episode_return", "eval_return_mean", "eval_return_std",
+           "critic_loss", "actor_loss", "mean_q", "steps_per_s")
+WALL_CLOCK_COLUMNS = ("steps_per_s",)  # the only columns that differ between identical runs
+
+
+class RunLog:
+    def __init__(self, path: Path, keep_rows_up_to_step: int | None = None):
+        """Open the log for appending; with keep_rows_up_to_step (a resume), drop the rows written after the
+        checkpoint and any half-written last line, so the resumed run continues the log exactly."""
+        self.path = Path(path)
+        if keep_rows_up_to_step is None or not self.path.exists():
+            with open(self.path, "w", newline="") as file:
+                csv.writer(file).writerow(COLUMNS)
+        else:
+            kept = [row for row in read_log(self.path) if int(row["step"]) <= keep_rows_up_to_step]
+            temporary = self.path.with_name(self.path.name + ".tmp")
+            with open(temporary, "w", newline="") as file:
+                writer = csv.DictWriter(file, COLUMNS)
+                writer.writeheader()
+                writer.writerows(kept)
+            os.replace(temporary, self.path)
+        self.file = open(self.path, "a", newline="")
+        self.writer = csv.writer(self.file)
+
+    def write(self, **values) -> None:
+        self.writer.writerow([_cell(values.get(column)) for column in COLUMNS])
+        self.file.flush()
+
+    def close(self) -> None:
+        self.file.close()
+
+
+def _cell(value) -> str:
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return ""
+    return repr(value) if isinstance(value, float) else str(value)
+
+
+def read_log(path: Path) -> list[dict[str, str]]:
+    """The complete rows of a log (a half-written last line from a killed run is skipped)."""
+    with open(path, newline="") as file:
+        text = file.read()
+    lines = text.splitlines(keepends=True)
+    if lines and not lines[-1].endswith("\n"):
+        lines = lines[:-1]
+    return [row for row in csv.DictReader(lines) if None not in row.values() and len(row) == len(COLUMNS)]

@@ -1,0 +1,270 @@
+"""The training loop: collect with exploration, update once per step, evaluate with noise off, log, checkpoint.
+
+    for step in 1 .. steps:
+        a = uniform random                          while step <= random_steps
+          = clip(mu(s) + noise)                     after that
+        s', r, terminated, truncated = env.step(a)
+        buffer <- (s, a, r, s', terminated)         truncated is *not* stored: a time limit is not a terminal state
+        agent.update(buffer.sample(B))              once step >= update_after
+        episode end: log a row, reset (seed from (run seed, episode)), reset the noise, maybe checkpoint
+        every eval_every steps: evaluate N noise-free episodes on a separate environment, log a row
+
+A stop by SIGINT or SIGTERM finishes the current step, saves, and raises TrainingInterrupted.
+"""
+
+from __future__ import annotations
+
+import math
+import signal
+import time
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from . import checkpoint as ckpt
+from .agent import DDPG
+from .backend import get_backend, make_rng
+from .buffer import ReplayBuffer
+from .config import TrainConfig, validate
+from .envs import EVAL_STREAM, TRAIN_STREAM, env_spec, episode_seed, make_env
+from .errors import CheckpointError, ConfigError, NumericalError, TinyDDPGError
+from .progress import Progress
+from .runlog import LOG_FILE, RunLog
+
+CONFIG_FILE = "config.json"
+PLOT_FILE = "curve.png"
+
+
+class TrainingInterrupted(TinyDDPGError):
+    """Training stopped by a signal after saving; `signal_number` tells which."""
+
+    def __init__(self, message: str, signal_number: int):
+        super().__init__(message)
+        self.signal_number = signal_number
+
+
+@dataclass
+class Counters:
+    step: int = 0  # environment steps taken
+    episode: int = 0  # episodes finished
+    evaluations: int = 0
+
+
+def evaluate(agent: DDPG, env, episodes: int, run_seed: int) -> np.ndarray:
+    """Returns of `episodes` noise-free episodes (agent.eval()); the agent's mode is restored afterwards."""
+    was_training = agent.training
+    agent.eval()
+    returns = np.zeros(episodes)
+    try:
+        for k in range(episodes):
+            obs, _ = env.reset(seed=episode_seed(run_seed, EVAL_STREAM, k))
+            done = False
+            while not done:
+                obs, reward, terminated, truncated, _ = env.step(agent.act(obs))
+                returns[k] += float(reward)
+                done = terminated or truncated
+    finally:
+        agent.training = was_training
+    return returns
+
+
+class Run:
+    """One training run in a folder: its environments, agent, buffer, random generator, counters and log."""
+
+    def __init__(self, config: TrainConfig, out_dir: Path):
+        validate(config)
+        self.config, self.out_dir = config, Path(out_dir)
+        self.env, self.eval_env = make_env(config.env_id), make_env(config.env_id)
+        self.spec = env_spec(self.env)
+        backend = get_backend(config.backend, config.dtype)
+        self.rng = make_rng(config.seed)
+        self.agent = DDPG(self.spec.obs_dim, self.spec.action_dim, self.spec.low, self.spec.high, config.agent,
+                          backend=backend, rng=self.rng)
+        self.buffer = ReplayBuffer(config.buffer_size, self.spec.obs_dim, self.spec.action_dim, backend=backend, rng=self.rng)
+        self.counters = Counters()
+        self.checkpoint_path = self.out_dir / ckpt.CHECKPOINT_FILE
+
+    # --- saving and resuming --------------------------------------------------------------------------------
+    def save(self) -> None:
+        arrays = ckpt.prefixed("agent", self.agent.state_dict())
+        if self.config.save_buffer:
+            arrays.update(ckpt.prefixed("buffer", self.buffer.state_dict()))
+        meta = {"config": self.config.to_json(), "counters": vars(self.counters),
+                "rng": self.rng.bit_generator.state, "env_id": self.config.env_id,
+                "obs_dim": self.spec.obs_dim, "action_dim": self.spec.action_dim}
+        ckpt.save_checkpoint(self.checkpoint_path, arrays, meta)
+
+    def restore(self) -> None:
+        arrays, meta = ckpt.load_checkpoint(self.checkpoint_path)
+        if (meta.get("env_id"), meta.get("obs_dim"), meta.get("action_dim")) != (
+                self.config.env_id, self.spec.obs_dim, self.spec.action_dim):
+            raise CheckpointError(f"{self.checkpoint_path} is for {meta.get('env_id')} (obs {meta.get('obs_dim')}, "
+                                  f"action {meta.get('action_dim')}), not this run's {self.config.env_id} "
+                                  f"(obs {self.spec.obs_dim}, action {self.spec.action_dim})")
+        try:
+            self.agent.load_state_dict(ckpt.unprefixed("agent", arrays))
+            if self.config.save_buffer:
+                self.buffer.load_state_dict(ckpt.unprefixed("buffer", arrays))
+        except (KeyError, ValueError) as error:
+            raise CheckpointError(f"{self.checkpoint_path} does not fit this run's networks: {error}") from None
+        self.rng.bit_generator.state = meta["rng"]
+        self.counters = Counters(**meta["counters"])
+
+    # --- the loop -------------------------------------------------------------------------------------------
+    def train(self, resume: bool = False, show_progress: bool = True) -> Counters:
+        config, agent, counters = self.config, self.agent, self.counters
+        self.out_dir.mkdir(parents=True, exist_ok=True)
+        if resume:
+            self.restore()
+            counters = self.counters
+        else:
+            (self.out_dir / CONFIG_FILE).write_text(config.to_json() + "\n")
+        log = RunLog(self.out_dir / LOG_FILE, keep_rows_up_to_step=counters.step if resume else None)
+        progress = Progress(config.steps, enabled=show_progress)
+        losses = LossMeans()
+        last_return, last_eval = None, None
+        next_checkpoint = (counters.step // config.checkpoint_every + 1) * config.checkpoint_every
+        obs = self.start_episode()
+        rate = RateMeter(counters.step)
+        try:
+            with stop_signals() as stop:
+                while counters.step < config.steps and stop.signal is None:
+                    action = self.choose_action(obs)
+                    next_obs, reward, terminated, truncated, _ = self.env.step(action)
+                    self.buffer.add(obs, action, float(reward), next_obs, terminated)
+                    counters.step += 1
+                    self.episode_return += float(reward)
+                    if counters.step >= config.update_after:
+                        losses.add(counters.step, agent.update(self.buffer.sample(config.agent.batch_size)))
+                    episode_ended = terminated or truncated
+                    row = {}
+                    if episode_ended:
+                        counters.episode += 1
+                        last_return = row["episode_return"] = self.episode_return
+                        obs = self.start_episode()
+                    else:
+                        obs = next_obs
+                    if counters.step % config.eval_every == 0:
+                        returns = evaluate(agent, self.eval_env, config.eval_episodes, config.seed)
+                        counters.evaluations += 1
+                        last_eval = (float(returns.mean()), float(returns.std()))
+                        row["eval_return_mean"], row["eval_return_std"] = last_eval
+                    if row:
+                        log.write(step=counters.step, episode=counters.episode, **row, **losses.take(),
+                                  steps_per_s=rate.take(counters.step))
+                    if episode_ended and counters.step >= next_checkpoint:
+                        self.save()
+                        next_checkpoint = (counters.step // config.checkpoint_every + 1) * config.checkpoint_every
+                    progress.show(counters.step, rate.recent(counters.step), counters.episode, last_return, last_eval)
+                self.save()
+                progress.show(counters.step, rate.recent(counters.step), counters.episode, last_return, last_eval, force=True)
+                if stop.signal is not None:
+                    raise TrainingInterrupted(
+                        f"stopped by {signal.Signals(stop.signal).name} at step {counters.step}; checkpoint and log "
+                        f"saved in {self.out_dir}. Continue with: tinyddpg train --resume {self.out_dir}", stop.signal)
+        finally:
+            progress.close()
+            log.close()
+        return counters
+
+    def start_episode(self):
+        """Reset the environment with the episode's derived seed and restart the exploration noise."""
+        obs, _ = self.env.reset(seed=episode_seed(self.config.seed, TRAIN_STREAM, self.counters.episode))
+        self.agent.noise.reset()
+        self.episode_return = 0.0
+        return obs
+
+    def choose_action(self, obs) -> np.ndarray:
+        if self.counters.step < self.config.random_steps:
+            return self.rng.uniform(self.spec.low, self.spec.high)
+        action = self.agent.act(obs)
+        if not np.all(np.isfinite(action)):
+            raise NumericalError(f"step {self.counters.step + 1}: the action is not finite ({action}); "
+                                 f"training stopped, the last checkpoint is untouched")
+        return action
+
+
+class LossMeans:
+    """Means of the update statistics since the last log row; a NaN or infinity stops training."""
+
+    def __init__(self):
+        self.sums: dict[str, float] = {}
+        self.count = 0
+
+    def add(self, step: int, stats: dict[str, float]) -> None:
+        for name, value in stats.items():
+            if not math.isfinite(value):
+                raise NumericalError(f"step {step}: {name} is {value}; training stopped, the last checkpoint is "
+                                     f"untouched (lower the learning rates, or check the rewards for NaN)")
+            self.sums[name] = self.sums.get(name, 0.0) + value
+        self.count += 1
+
+    def take(self) -> dict[str, float]:
+        means = {name: total / self.count for name, total in self.sums.items()} if self.count else {}
+        self.sums, self.count = {}, 0
+        return means
+
+
+class RateMeter:
+    """Environment steps per second since the last log row (take) and over the last few seconds (recent)."""
+
+    def __init__(self, step: int):
+        self.row_step, self.row_time = step, time.perf_counter()
+        self.window_step, self.window_time, self.window_rate = step, self.row_time, 0.0
+
+    def take(self, step: int) -> float:
+        now = time.perf_counter()
+        rate = (step - self.row_step) / max(now - self.row_time, 1e-9)
+        self.row_step, self.row_time = step, now
+        return round(rate, 1)
+
+    def recent(self, step: int) -> float:
+        now = time.perf_counter()
+        if now - self.window_time >= 2.0 or self.window_rate == 0.0:
+            self.window_rate = (step - self.window_step) / max(now - self.window_time, 1e-9)
+        if now - self.window_time >= 2.0:
+            self.window_step, self.window_time = step, now
+        return self.window_rate
+
+
+class _StopFlag:
+    signal: int | None = None
+
+
+@contextmanager
+def stop_signals():
+    """While inside, SIGINT and SIGTERM set a flag (the loop saves and stops) instead of killing the process."""
+    flag = _StopFlag()
+    handled = (signal.SIGINT, signal.SIGTERM)
+
+    def handler(signal_number, frame):
+        flag.signal = signal_number
+
+    try:
+        previous = {s: signal.signal(s, handler) for s in handled}
+    except ValueError:  # not the main thread: signals cannot be caught here
+        previous = {}
+    try:
+        yield flag
+    finally:
+        for s, h in previous.items():
+            signal.signal(s, h)
+
+
+def train(config: TrainConfig, out_dir: Path, resume: bool = False, show_progress: bool = True) -> Counters:
+    """Train (or, with resume, continue) the run in out_dir; returns its counters."""
+    return Run(config, out_dir).train(resume=resume, show_progress=show_progress)
+
+
+def load_run_config(out_dir: Path) -> TrainConfig:
+    """The config of the run in out_dir, read from its checkpoint (or config.json if it has none yet)."""
+    out_dir = Path(out_dir)
+    checkpoint_path = out_dir / ckpt.CHECKPOINT_FILE
+    if checkpoint_path.exists():
+        _, meta = ckpt.load_checkpoint(checkpoint_path)
+        return TrainConfig.from_json(meta["config"])
+    if (out_dir / CONFIG_FILE).exists():
+        raise CheckpointError(f"{out_dir} has a config but no checkpoint yet: nothing to resume; start it again")
+    raise ConfigError(f"{out_dir} is not a tinyddpg run folder (no {ckpt.CHECKPOINT_FILE})")
