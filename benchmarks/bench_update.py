@@ -44,6 +44,7 @@ read; the floor then uses cupy.matmul.
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
 import os
 import platform
@@ -57,16 +58,16 @@ from pathlib import Path
 REPO_ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO_ROOT))  # benchmark the working tree, not some installed copy
 
-import numpy as np  # noqa: E402
-import threadpoolctl  # noqa: E402
-import torch  # noqa: E402
+import numpy as np
+import threadpoolctl
+import torch
 
-from tinyddpg.agent import DDPG, DDPGConfig  # noqa: E402
-from tinyddpg.backend import Backend, get_backend, make_rng  # noqa: E402
-from tinyddpg.buffer import ReplayBuffer  # noqa: E402
-from tinyddpg.errors import ConfigError  # noqa: E402
-from tinyddpg.networks import ScaleShift  # noqa: E402
-from tinyddpg.nn import Dense, ReLU, Tanh  # noqa: E402
+from tinyddpg.agent import DDPG, DDPGConfig
+from tinyddpg.backend import Backend, get_backend, make_rng
+from tinyddpg.buffer import ReplayBuffer
+from tinyddpg.errors import ConfigError
+from tinyddpg.networks import ScaleShift
+from tinyddpg.nn import Dense, ReLU, Tanh
 
 BATCH_SIZE = 256
 
@@ -309,7 +310,7 @@ class Product:
 
 def forward_products(net: str, sizes, batch: int) -> list[Product]:
     """Dense.forward: x (B, in) @ W (in, out) per layer."""
-    return [Product(f"{net} fwd L{i}", batch, fi, fo) for i, (fi, fo) in enumerate(zip(sizes[:-1], sizes[1:]))]
+    return [Product(f"{net} fwd L{i}", batch, fi, fo) for i, (fi, fo) in enumerate(itertools.pairwise(sizes))]
 
 
 def backward_products(net: str, sizes, batch: int, param_grads: bool, input_grad_first: bool) -> list[Product]:
@@ -440,16 +441,16 @@ def apply_threads(n: int) -> None:
 
 
 def tinyddpg_version() -> str:
-    try:
-        from importlib.metadata import version
+    from importlib.metadata import PackageNotFoundError, version
 
+    try:
         installed = version("tinyddpg")
-    except Exception:
+    except PackageNotFoundError:
         installed = "not installed (working tree)"
     try:
         commit = subprocess.run(["git", "-C", str(REPO_ROOT), "describe", "--always", "--dirty"],
-                                capture_output=True, text=True, timeout=10).stdout.strip()
-    except Exception:
+                                capture_output=True, text=True, timeout=10, check=False).stdout.strip()
+    except (OSError, subprocess.SubprocessError):
         commit = ""
     return f"{installed}, git {commit or 'unknown'}"
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 from .agent import DDPG
@@ -16,9 +17,11 @@ class RenderError(TinyDDPGError):
 
 
 def record_gif(agent: DDPG, env_id: str, path: Path, run_seed: int, fps: int = 30) -> int:
-    """Write one noise-free episode as an animated GIF at path (one frame per step); returns the frame count."""
-    from PIL import Image
+    """Write one noise-free episode as an animated GIF at path (one frame per step, numbered); returns the
+    frame count."""
+    from PIL import Image, ImageDraw
 
+    os.environ.setdefault("SDL_VIDEODRIVER", "dummy")  # off-screen drawing: no display needed, no SDL warnings
     try:
         env = make_env(env_id, render_mode="rgb_array")
         obs, _ = env.reset(seed=episode_seed(run_seed, EVAL_STREAM, 0))
@@ -35,7 +38,9 @@ def record_gif(agent: DDPG, env_id: str, path: Path, run_seed: int, fps: int = 3
             obs, _, terminated, truncated, _ = env.step(agent.act(obs))
             done = terminated or truncated
             image = Image.fromarray(env.render())
-            frames.append(image.resize((FRAME_WIDTH, round(FRAME_WIDTH * image.height / image.width))))
+            image = image.resize((FRAME_WIDTH, round(FRAME_WIDTH * image.height / image.width)))
+            ImageDraw.Draw(image).text((4, 4), f"step {len(frames) + 1}", fill=(0, 0, 0))  # also keeps frames distinct
+            frames.append(image)
     finally:
         agent.training = was_training
         env.close()

@@ -268,3 +268,17 @@ def load_run_config(out_dir: Path) -> TrainConfig:
     if (out_dir / CONFIG_FILE).exists():
         raise CheckpointError(f"{out_dir} has a config but no checkpoint yet: nothing to resume; start it again")
     raise ConfigError(f"{out_dir} is not a tinyddpg run folder (no {ckpt.CHECKPOINT_FILE})")
+
+
+def load_agent(out_dir: Path) -> tuple[DDPG, TrainConfig]:
+    """The trained agent of the run in out_dir (from its checkpoint), in evaluation mode, and its config."""
+    config = load_run_config(out_dir)
+    spec = env_spec(make_env(config.env_id))
+    agent = DDPG(spec.obs_dim, spec.action_dim, spec.low, spec.high, config.agent,
+                 backend=get_backend(config.backend, config.dtype), rng=make_rng(config.seed))
+    arrays, _ = ckpt.load_checkpoint(Path(out_dir) / ckpt.CHECKPOINT_FILE)
+    try:
+        agent.load_state_dict(ckpt.unprefixed("agent", arrays))
+    except (KeyError, ValueError) as error:
+        raise CheckpointError(f"{out_dir}: the checkpoint does not fit its own config: {error}") from None
+    return agent.eval(), config

@@ -1,0 +1,10 @@
+"""tinyddpg: DDPG with hand-written layers, backward passes and Adam, on NumPy (CPU) or CuPy (CUDA)."""
+
+from .agent import DDPG, DDPGConfig
+from .backend import get_backend
+from .config import TrainConfig, preset
+from .errors import CheckpointError, ConfigError, NumericalError, TinyDDPGError
+
+__version__ = "0.1.0"
+__all__ = ["DDPG", "DDPGConfig", "TrainConfig", "preset", "get_backend", "ConfigError", "CheckpointError",
+           "NumericalError", "TinyDDPGError", "__version__"]

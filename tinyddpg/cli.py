@@ -1,0 +1,150 @@
+"""The command line: tinyddpg train | evaluate | plot | gradcheck | sweep."""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import sys
+from pathlib import Path
+
+from .config import PRESETS, TrainConfig, field_help, field_names, parse_value, preset, validate, with_overrides
+from .errors import ConfigError, TinyDDPGError
+
+OPTION_ALIASES = {"env_id": ["--env"]}
+
+
+def option_name(field: str) -> str:
+    return "--" + field.replace("_", "-")
+
+
+def add_setting_options(parser: argparse.ArgumentParser) -> None:
+    """One option per config field, its help taken from the field's documentation and the pendulum default."""
+    defaults = PRESETS["pendulum"]
+    group = parser.add_argument_group("settings (each overrides the preset; default shown is the pendulum preset's)")
+    for name in field_names():
+        default = getattr(defaults, name, None) if hasattr(defaults, name) else getattr(defaults.agent, name)
+        shown = ",".join(map(str, default)) if isinstance(default, tuple) else default
+        group.add_argument(option_name(name), *OPTION_ALIASES.get(name, []), dest=name, metavar="VALUE",
+                           default=None, help=f"{field_help(name)} [pendulum: {shown}]")
+
+
+def settings_from(args: argparse.Namespace) -> dict[str, object]:
+    return {name: parse_value(name, getattr(args, name)) for name in field_names() if getattr(args, name) is not None}
+
+
+def command_train(args) -> int:
+    from .plot import plot_runs
+    from .train import PLOT_FILE, load_run_config, train
+
+    overrides = settings_from(args)
+    if args.resume:
+        out_dir = Path(args.resume)
+        config = load_run_config(out_dir)
+        changed = [name for name in overrides if name != "steps"]
+        if changed:
+            raise ConfigError(f"--resume continues a run with its saved settings; only --steps may change "
+                              f"(got {', '.join(option_name(n) for n in changed)})")
+        config = with_overrides(config, overrides)
+    else:
+        config = with_overrides(preset(args.preset), overrides)
+        out_dir = Path(args.out or f"runs/{args.preset}-seed{config.seed}")
+        if (out_dir / "checkpoint.npz").exists() or (out_dir / "progress.csv").exists():
+            raise ConfigError(f"{out_dir} already holds a run; continue it with `tinyddpg train --resume {out_dir}` "
+                              f"or choose another folder with --out")
+    validate(config)
+    print(f"training {config.env_id} for {config.steps:,} steps (seed {config.seed}, backend {config.backend}) "
+          f"-> {out_dir}", file=sys.stderr)
+    train(config, out_dir, resume=bool(args.resume), show_progress=not args.quiet)
+    plot_runs([out_dir], out_dir / PLOT_FILE)
+    print(f"done: log {out_dir / 'progress.csv'}, checkpoint {out_dir / 'checkpoint.npz'}, "
+          f"curve {out_dir / PLOT_FILE}", file=sys.stderr)
+    return 0
+
+
+def command_evaluate(args) -> int:
+    from .render import record_gif
+    from .train import evaluate, load_agent
+    from .envs import make_env
+
+    agent, config = load_agent(args.run)
+    returns = evaluate(agent, make_env(config.env_id), args.episodes, config.seed)
+    print(f"{config.env_id}: mean return {returns.mean():.1f} ± {returns.std():.1f} over {args.episodes} "
+          f"noise-free episodes (min {returns.min():.1f}, max {returns.max():.1f})")
+    if args.gif:
+        frames = record_gif(agent, config.env_id, Path(args.gif), config.seed)
+        print(f"animation of one episode ({frames} frames) written to {args.gif}")
+    return 0
+
+
+def command_plot(args) -> int:
+    from .plot import plot_runs
+
+    output = plot_runs(args.runs, Path(args.output))
+    print(f"plot written to {output}")
+    return 0
+
+
+def command_gradcheck(args) -> int:
+    from .ddpg_gradcheck import agent_reports
+    from .gradcheck import standard_reports
+
+    reports = standard_reports() + agent_reports()
+    for report in reports:
+        print(report, end="\n\n")
+    worst = max(r.worst() for r in reports)
+    verdict = "PASS" if worst <= args.tolerance else "FAIL"
+    print(f"{verdict}: worst relative error {worst:.2e} (tolerance {args.tolerance:g})")
+    return 0 if verdict == "PASS" else 1
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="tinyddpg", description="DDPG with hand-written gradients, on NumPy or CuPy.")
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    train = commands.add_parser("train", help="train an agent (or continue one with --resume)",
+                                description="Train DDPG on a gymnasium environment. Progress goes to stderr; "
+                                            "the run folder gets config.json, progress.csv, checkpoint.npz and "
+                                            "curve.png. Ctrl-C saves a checkpoint and tells how to resume.")
+    train.add_argument("--preset", choices=sorted(PRESETS), default="pendulum", help="starting settings (default: pendulum)")
+    train.add_argument("--out", metavar="DIR", help="run folder (default: runs/<preset>-seed<seed>)")
+    train.add_argument("--resume", metavar="DIR", help="continue the run in DIR from its checkpoint (only --steps may change)")
+    train.add_argument("--quiet", action="store_true", help="no progress line")
+    add_setting_options(train)
+    train.set_defaults(handler=command_train)
+
+    evaluate = commands.add_parser("evaluate", help="noise-free returns of a trained run, optionally an animation")
+    evaluate.add_argument("run", metavar="DIR", help="a run folder")
+    evaluate.add_argument("--episodes", type=int, default=10, help="episodes to average (default 10)")
+    evaluate.add_argument("--gif", metavar="FILE", help="write an animated GIF of one episode")
+    evaluate.set_defaults(handler=command_evaluate)
+
+    plot = commands.add_parser("plot", help="learning curves of one or more runs or sweeps")
+    plot.add_argument("runs", nargs="+", metavar="DIR", help="run folders, or folders of runs (a sweep)")
+    plot.add_argument("-o", "--output", default="curve.png", help="image file to write (default curve.png)")
+    plot.set_defaults(handler=command_plot)
+
+    gradcheck = commands.add_parser("gradcheck", help="finite-difference checks of every layer and of the DDPG losses")
+    gradcheck.add_argument("--tolerance", type=float, default=1e-6, help="largest relative error that passes")
+    gradcheck.set_defaults(handler=command_gradcheck)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    from .train import TrainingInterrupted
+
+    args = build_parser().parse_args(argv)
+    try:
+        return args.handler(args)
+    except TrainingInterrupted as stop:
+        print(f"tinyddpg: {stop}", file=sys.stderr)
+        return 128 + stop.signal_number
+    except TinyDDPGError as error:
+        print(f"tinyddpg: error: {error}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("tinyddpg: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())
