@@ -18,6 +18,12 @@ import numpy as np
 from .backend import Backend
 
 
+def matmul(a, b):
+    """a @ b. When the shared dimension is 1 the product is an outer product, which NumPy's matmul computes
+    outside BLAS at about 1 GFLOP/s; broadcasting a * b gives the same numbers several times faster."""
+    return a * b if a.shape[-1] == 1 else a @ b
+
+
 class Module:
     """Base class. A module with parameters lists their attribute names in `param_names`;
     the gradient of `name` lives in `"d" + name` (W -> dW)."""
@@ -73,14 +79,16 @@ class Dense(Module):
 
     def forward(self, x):
         self.x = x  # (B, in)
-        return x @ self.W + self.b  # (B, in) @ (in, out) + (out,) -> (B, out)
+        y = x @ self.W  # (B, in) @ (in, out) -> (B, out)
+        y += self.b  # + (out,), in place: no second (B, out) array
+        return y
 
     def backward(self, dout, need_input_grad: bool = True, need_param_grads: bool = True):
         """dW += x^T @ dout;  db += sum over the batch of dout;  dx = dout @ W^T."""
         if need_param_grads:
             self.dW += self.x.T @ dout  # (in, B) @ (B, out) -> (in, out)
             self.db += self.backend.xp.sum(dout, axis=0)  # (out,)
-        return dout @ self.W.T if need_input_grad else None  # (B, out) @ (out, in) -> (B, in)
+        return matmul(dout, self.W.T) if need_input_grad else None  # (B, out) @ (out, in) -> (B, in)
 
 
 class ReLU(Module):
@@ -91,12 +99,12 @@ class ReLU(Module):
         self.positive = None
 
     def forward(self, x):
-        self.positive = self.backend.xp.astype(x > 0, x.dtype)  # 1 where x > 0, else 0
-        return x * self.positive
+        self.positive = x > 0  # (B, n) booleans
+        return self.backend.xp.where(self.positive, x, 0.0)
 
     def backward(self, dout, need_input_grad: bool = True, need_param_grads: bool = True):
         """dx = dout * [x > 0]  (the subgradient 0 is used at x = 0)."""
-        return dout * self.positive
+        return self.backend.xp.where(self.positive, dout, 0.0)
 
 
 class Tanh(Module):

@@ -54,8 +54,12 @@ class Adam:
             m += (1.0 - self.beta1) * g
             v *= self.beta2
             v += (1.0 - self.beta2) * (g * g)
-            denominator = xp.sqrt(v) / sqrt_bias_correction2 + self.eps
-            p -= step_size * (m / denominator)
+            denominator = xp.sqrt(v)  # then in place: one temporary instead of three
+            denominator /= sqrt_bias_correction2
+            denominator += self.eps
+            update = m / denominator
+            update *= step_size
+            p -= update
 
     def state_dict(self) -> dict[str, np.ndarray]:
         state = {"t": np.asarray(self.t)}
