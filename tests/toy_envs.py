@@ -33,6 +33,8 @@ def register_toy_envs():
                      max_episode_steps=5)
         gym.register("tinyddpg-test/Image-v0", entry_point=ImageEnv, max_episode_steps=5)
         gym.register("tinyddpg-test/Unbounded-v0", entry_point=UnboundedEnv, max_episode_steps=5)
+        gym.register("tinyddpg-test/MultiDiscrete-v0", entry_point=MultiDiscreteEnv, max_episode_steps=5)
+        gym.register("tinyddpg-test/DictObs-v0", entry_point=DictObsEnv, max_episode_steps=5)
 
 
 class ImageEnv(CountingEnv):
@@ -45,3 +47,15 @@ class UnboundedEnv(CountingEnv):
     def __init__(self, render_mode=None):
         super().__init__()
         self.action_space = gym.spaces.Box(-np.inf, np.inf, shape=(1,), dtype=np.float32)
+
+
+class MultiDiscreteEnv(CountingEnv):
+    def __init__(self, render_mode=None):
+        super().__init__()
+        self.action_space = gym.spaces.MultiDiscrete([3, 3])
+
+
+class DictObsEnv(CountingEnv):
+    def __init__(self, render_mode=None):
+        super().__init__()
+        self.observation_space = gym.spaces.Dict({"t": gym.spaces.Box(-np.inf, np.inf, shape=(1,))})

@@ -21,6 +21,7 @@ from .errors import CheckpointError
 FORMAT_NAME = "tinyddpg-checkpoint"
 FORMAT_VERSION = 1
 CHECKPOINT_FILE = "checkpoint.npz"
+ZIP_SIGNATURE = b"PK\x03\x04"  # an .npz is a zip archive
 
 
 def save_checkpoint(path: Path, arrays: dict[str, np.ndarray], meta: dict) -> None:
@@ -45,11 +46,14 @@ def load_checkpoint(path: Path) -> tuple[dict[str, np.ndarray], dict]:
     path = Path(path)
     if not path.is_file():
         raise CheckpointError(f"no checkpoint at {path}: the file does not exist")
+    with open(path, "rb") as file:
+        if file.read(4) != ZIP_SIGNATURE:
+            raise CheckpointError(f"{path} is truncated or corrupt (it is not an .npz archive)")
     try:
         with np.load(path, allow_pickle=False) as archive:
             arrays = {key: archive[key] for key in archive.files}
     except ValueError as error:
-        if "pickle" in str(error).lower():
+        if "allow_pickle" in str(error):
             raise CheckpointError(f"{path} holds object arrays, which would need unpickling; refused") from None
         raise CheckpointError(f"{path} is not a readable checkpoint ({error})") from None
     except (OSError, zipfile.BadZipFile, EOFError, KeyError) as error:

@@ -97,6 +97,14 @@ def command_gradcheck(args) -> int:
     return 0 if verdict == "PASS" else 1
 
 
+def command_sweep(args) -> int:
+    from .sweep import make_spec, run_sweep
+
+    spec = make_spec(args.preset, args.seeds, args.set)
+    run_sweep(spec, Path(args.out), workers=args.workers, ray_address=args.ray)
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="tinyddpg", description="DDPG with hand-written gradients, on NumPy or CuPy.")
     commands = parser.add_subparsers(dest="command", required=True)
@@ -122,6 +130,23 @@ def build_parser() -> argparse.ArgumentParser:
     plot.add_argument("runs", nargs="+", metavar="DIR", help="run folders, or folders of runs (a sweep)")
     plot.add_argument("-o", "--output", default="curve.png", help="image file to write (default curve.png)")
     plot.set_defaults(handler=command_plot)
+
+    sweep = commands.add_parser(
+        "sweep", help="train every combination of settings for several seeds, in parallel; summary and plot",
+        description="The cross product of the --set values times the seeds, one run folder each (as `train` "
+                    "writes it) under DIR/<setting>/seed<k>, run in parallel local worker processes or on a Ray "
+                    "cluster; then DIR/summary.csv and DIR/curve.png (one curve per setting, band across seeds). "
+                    "Running the same command again skips finished runs and resumes unfinished ones.")
+    sweep.add_argument("--preset", choices=sorted(PRESETS), default="pendulum", help="starting settings (default: pendulum)")
+    sweep.add_argument("--seeds", default="0", help="seeds: a range 0-4, a list 0,2,5, or one seed (default 0)")
+    sweep.add_argument("--set", action="append", default=[], metavar="NAME=V1,V2,...",
+                       help="values of a setting (any `train` setting, e.g. batch_size=64,256); one value fixes it "
+                            "for every run; list-valued settings separate values by '/' (hidden=64,64/256,256)")
+    sweep.add_argument("--out", metavar="DIR", required=True, help="sweep folder")
+    sweep.add_argument("--workers", type=int, help="local worker processes (default: the number of cores)")
+    sweep.add_argument("--ray", metavar="ADDRESS", help="run on the Ray cluster at ADDRESS ('auto', 'ray://host:10001', "
+                                                     "or 'local' to start one here) instead of local workers")
+    sweep.set_defaults(handler=command_sweep)
 
     gradcheck = commands.add_parser("gradcheck", help="finite-difference checks of every layer and of the DDPG losses")
     gradcheck.add_argument("--tolerance", type=float, default=1e-6, help="largest relative error that passes")

@@ -103,24 +103,28 @@ class Run:
             raise CheckpointError(f"{self.checkpoint_path} is for {meta.get('env_id')} (obs {meta.get('obs_dim')}, "
                                   f"action {meta.get('action_dim')}), not this run's {self.config.env_id} "
                                   f"(obs {self.spec.obs_dim}, action {self.spec.action_dim})")
-        try:
-            self.agent.load_state_dict(ckpt.unprefixed("agent", arrays))
-            if self.config.save_buffer:
+        restore_agent(self.agent, arrays, self.checkpoint_path)
+        if self.config.save_buffer:
+            try:
                 self.buffer.load_state_dict(ckpt.unprefixed("buffer", arrays))
-        except (KeyError, ValueError) as error:
-            raise CheckpointError(f"{self.checkpoint_path} does not fit this run's networks: {error}") from None
+            except (KeyError, ValueError) as error:
+                raise CheckpointError(f"{self.checkpoint_path} does not fit the run's replay buffer: {error}") from None
         self.rng.bit_generator.state = meta["rng"]
         self.counters = Counters(**meta["counters"])
 
     # --- the loop -------------------------------------------------------------------------------------------
     def train(self, resume: bool = False, show_progress: bool = True) -> Counters:
         config, agent, counters = self.config, self.agent, self.counters
-        self.out_dir.mkdir(parents=True, exist_ok=True)
         if resume:
             self.restore()
             counters = self.counters
-        else:
-            (self.out_dir / CONFIG_FILE).write_text(config.to_json() + "\n")
+        try:
+            self.out_dir.mkdir(parents=True, exist_ok=True)
+            if not resume:
+                (self.out_dir / CONFIG_FILE).write_text(config.to_json() + "\n")
+        except OSError as error:
+            raise ConfigError(f"cannot write to the run folder {self.out_dir}: {error.strerror or error}; "
+                              f"choose a writable folder with --out") from None
         log = RunLog(self.out_dir / LOG_FILE, keep_rows_up_to_step=counters.step if resume else None)
         progress = Progress(config.steps, enabled=show_progress)
         losses = LossMeans()
@@ -138,6 +142,7 @@ class Run:
                     self.episode_return += float(reward)
                     if counters.step >= config.update_after:
                         losses.add(counters.step, agent.update(self.buffer.sample(config.agent.batch_size)))
+                        check_gradients_finite(counters.step, agent)
                     episode_ended = terminated or truncated
                     row = {}
                     if episode_ended:
@@ -184,6 +189,15 @@ class Run:
             raise NumericalError(f"step {self.counters.step + 1}: the action is not finite ({action}); "
                                  f"training stopped, the last checkpoint is untouched")
         return action
+
+
+def check_gradients_finite(step: int, agent: DDPG) -> None:
+    """Raise NumericalError when a gradient of this update holds a NaN or infinity (one sum per network)."""
+    for name, net in (("critic gradient", agent.critic), ("actor gradient", agent.actor)):
+        total = float(agent.backend.xp.sum(net.flat_grads))
+        if not math.isfinite(total):
+            raise NumericalError(f"step {step}: the {name} holds NaN or infinity; training stopped, the last "
+                                 f"checkpoint is untouched (lower the learning rates, or check the rewards)")
 
 
 class LossMeans:
@@ -276,9 +290,15 @@ def load_agent(out_dir: Path) -> tuple[DDPG, TrainConfig]:
     spec = env_spec(make_env(config.env_id))
     agent = DDPG(spec.obs_dim, spec.action_dim, spec.low, spec.high, config.agent,
                  backend=get_backend(config.backend, config.dtype), rng=make_rng(config.seed))
-    arrays, _ = ckpt.load_checkpoint(Path(out_dir) / ckpt.CHECKPOINT_FILE)
+    path = Path(out_dir) / ckpt.CHECKPOINT_FILE
+    arrays, _ = ckpt.load_checkpoint(path)
+    restore_agent(agent, arrays, path)
+    return agent.eval(), config
+
+
+def restore_agent(agent: DDPG, arrays: dict[str, np.ndarray], path: Path) -> None:
+    """Load the checkpoint's agent arrays, or raise CheckpointError when a name or shape does not fit."""
     try:
         agent.load_state_dict(ckpt.unprefixed("agent", arrays))
     except (KeyError, ValueError) as error:
-        raise CheckpointError(f"{out_dir}: the checkpoint does not fit its own config: {error}") from None
-    return agent.eval(), config
+        raise CheckpointError(f"{path} does not fit the run's networks: {error}") from None

@@ -1,0 +1,355 @@
+"""Sweeps: the cross product of settings times seeds, one run folder each, trained in parallel worker processes
+(or as tasks on a Ray cluster), then a summary table and one plot.
+
+    tinyddpg sweep --preset pendulum --seeds 0-4 --set buffer_size=1000,10000,100000 --set batch_size=64,256 --out DIR
+
+    DIR/sweep.json                                      the spec; running the same command again resumes the sweep
+    DIR/buffer_size=1000,batch_size=64/seed0/ ...       one run folder each, exactly as `tinyddpg train` writes it
+    DIR/summary.csv                                     setting, seed, final and best evaluation return, steps/s
+    DIR/curve.png                                       one curve per setting: mean over seeds, band = min to max
+
+A `--set` with one value is a fixed override for every run (`--set steps=3000`). Values are separated by commas,
+except for list-valued settings, whose values are separated by slashes (`--set hidden=64,64/256,256`).
+Run again, a sweep skips finished runs (checkpoint step >= steps) and resumes unfinished ones from their
+checkpoints; a folder with a config but no checkpoint yet starts over.
+"""
+
+from __future__ import annotations
+
+import csv
+import dataclasses
+import itertools
+import json
+import multiprocessing
+import os
+import signal
+import sys
+import time
+import traceback
+from collections.abc import Callable
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from dataclasses import dataclass
+from pathlib import Path
+
+from .checkpoint import CHECKPOINT_FILE, load_checkpoint
+from .config import (
+    TrainConfig,
+    did_you_mean,
+    field_names,
+    parse_value,
+    preset,
+    validate,
+    with_overrides,
+)
+from .envs import env_spec, make_env
+from .errors import ConfigError, TinyDDPGError
+from .runlog import LOG_FILE, read_log
+from .train import CONFIG_FILE, PLOT_FILE, train
+
+SPEC_FILE = "sweep.json"
+SUMMARY_FILE = "summary.csv"
+SUMMARY_COLUMNS = ("setting", "seed", "steps", "final_eval_return", "best_eval_return", "steps_per_s")
+RAY_RETRIES = 3  # Ray re-runs a task whose worker or node died; the task then resumes from the run's checkpoint
+
+
+class SweepFailed(TinyDDPGError):
+    """Some runs of a sweep failed; the others finished and are in the summary."""
+
+
+@dataclass(frozen=True)
+class SweepSpec:
+    preset: str
+    seeds: tuple[int, ...]
+    settings: tuple[tuple[str, tuple], ...]  # (name, values) in command-line order; one value = a fixed override
+
+    def to_json(self) -> str:
+        settings = {name: list(values) for name, values in self.settings}
+        return json.dumps({"preset": self.preset, "seeds": list(self.seeds), "settings": settings})
+
+
+@dataclass(frozen=True)
+class SweepRun:
+    setting: str  # the swept values, e.g. "buffer_size=1000,batch_size=64"
+    seed: int
+    config: TrainConfig
+    run_dir: Path
+
+
+@dataclass(frozen=True)
+class RunResult:
+    setting: str
+    seed: int
+    action: str = ""  # "trained", "resumed" or "skipped" (already finished)
+    steps: int = 0
+    final_eval_return: float = float("nan")
+    best_eval_return: float = float("nan")
+    steps_per_s: float = float("nan")
+    error: str = ""  # why the run failed; empty if it did not
+
+
+# --- the spec: parsed and checked before any run starts ------------------------------------------------------
+def parse_seeds(text: str) -> tuple[int, ...]:
+    """Seeds from "0-4", "0,2,5" or "3" (parts may be mixed: "0-2,7")."""
+    seeds: list[int] = []
+    for part in text.split(","):
+        first, dash, last = part.strip().partition("-")
+        if not (first.isdigit() and (not dash or last.isdigit())):
+            raise ConfigError(f"--seeds {text!r}: {part.strip()!r} is not a seed or a range; write e.g. 0-4, 0,2,5 or 3")
+        low, high = int(first), int(last) if dash else int(first)
+        if low > high:
+            raise ConfigError(f"--seeds {text!r}: the range {part.strip()} is empty ({low} > {high}); write it as {high}-{low}")
+        seeds.extend(range(low, high + 1))
+    repeated = sorted({s for s in seeds if seeds.count(s) > 1})
+    if repeated:
+        raise ConfigError(f"--seeds {text!r} lists seed {repeated[0]} more than once")
+    return tuple(seeds)
+
+
+def parse_setting(text: str, base: TrainConfig) -> tuple[str, tuple]:
+    """("batch_size", (64, 256)) from "batch_size=64,256"; list-valued settings separate values by "/"."""
+    name, equals, values_text = text.partition("=")
+    name = name.strip()
+    if not equals or not name:
+        raise ConfigError(f"--set {text!r}: expected NAME=VALUE[,VALUE...], e.g. --set batch_size=64,256")
+    if name == "seed":
+        raise ConfigError(f"--set {text!r}: choose seeds with --seeds (e.g. --seeds 0-4), not --set seed=...")
+    if name not in field_names():
+        raise ConfigError(f"--set {text!r}: unknown setting {name!r}{did_you_mean(name, field_names())}")
+    separator = "/" if isinstance(_value(base, name), tuple) else ","
+    parts = [part.strip() for part in values_text.split(separator)]
+    if not values_text.strip():
+        raise ConfigError(f"--set {text!r}: no values given; list one or more, e.g. --set {name}={_text(_value(base, name))}")
+    if "" in parts:
+        raise ConfigError(f"--set {text!r}: an empty value between separators ({separator!r})")
+    try:
+        values = tuple(parse_value(name, part) for part in parts)
+    except ConfigError as error:
+        raise ConfigError(f"--set {text!r}: {error}") from None
+    repeated = [v for v in values if values.count(v) > 1]
+    if repeated:
+        raise ConfigError(f"--set {text!r}: the value {_text(repeated[0])} is listed more than once")
+    return name, values
+
+
+def make_spec(preset_name: str, seeds: str, settings: list[str]) -> SweepSpec:
+    """The sweep spec from command-line text, refusing unknown names, empty lists and malformed values."""
+    base = preset(preset_name)
+    parsed = [parse_setting(text, base) for text in settings]
+    names = [name for name, _ in parsed]
+    repeated = [n for n in names if names.count(n) > 1]
+    if repeated:
+        raise ConfigError(f"--set {repeated[0]} is given more than once; list all its values in one --set")
+    return SweepSpec(preset_name, parse_seeds(seeds), tuple(parsed))
+
+
+def plan_runs(spec: SweepSpec, out_dir: Path) -> list[SweepRun]:
+    """Every (setting, seed) run with its config, each config validated."""
+    fixed = {name: values[0] for name, values in spec.settings if len(values) == 1}
+    swept = [(name, values) for name, values in spec.settings if len(values) > 1]
+    base = with_overrides(preset(spec.preset), fixed)
+    runs = []
+    for combination in itertools.product(*(values for _, values in swept)):
+        overrides = dict(zip((name for name, _ in swept), combination))
+        setting = ",".join(f"{name}={_text(value)}" for name, value in overrides.items()) or spec.preset
+        for seed in spec.seeds:
+            config = with_overrides(base, {**overrides, "seed": seed})
+            try:
+                validate(config)
+            except ConfigError as error:
+                raise ConfigError(f"setting {setting}: {error}") from None
+            runs.append(SweepRun(setting, seed, config, Path(out_dir) / setting.replace("/", "_") / f"seed{seed}"))
+    for env_id in sorted({run.config.env_id for run in runs}):  # unknown ids or unusable spaces, before any run
+        env = make_env(env_id)
+        env_spec(env)
+        env.close()
+    return runs
+
+
+def claim_folder(spec: SweepSpec, out_dir: Path) -> None:
+    """Write the spec to out_dir/sweep.json, or check that the sweep already there is the same one."""
+    out_dir, text = Path(out_dir), spec.to_json()
+    spec_path = out_dir / SPEC_FILE
+    if spec_path.exists():
+        if json.dumps(json.loads(spec_path.read_text())) != text:  # the order of the --set options counts too
+            raise ConfigError(f"{out_dir} holds a different sweep (see {spec_path}); run it with the same --preset, "
+                              f"--seeds and --set options to resume it, or choose another --out")
+        return
+    if out_dir.exists() and any(out_dir.iterdir()):
+        raise ConfigError(f"{out_dir} is not empty and holds no {SPEC_FILE}; choose another --out for the sweep")
+    out_dir.mkdir(parents=True, exist_ok=True)
+    spec_path.write_text(text + "\n")
+
+
+def _value(config: TrainConfig, name: str):
+    return getattr(config.agent, name) if field_names()[name] == "agent" else getattr(config, name)
+
+
+def _text(value) -> str:
+    if isinstance(value, tuple):
+        return ",".join(map(str, value))
+    return str(value).lower() if isinstance(value, bool) else str(value)
+
+
+# --- one run, in a worker process or a Ray task ---------------------------------------------------------------
+def run_one(run: SweepRun, blas_threads: int) -> RunResult:
+    """Skip, resume or start the run; never raises (a failure comes back as RunResult.error)."""
+    from threadpoolctl import threadpool_limits
+
+    from .plot import plot_runs
+
+    threadpool_limits(blas_threads)
+    try:
+        step = _checkpoint_step(run) if (run.run_dir / CHECKPOINT_FILE).exists() else None
+        if step is not None and step >= run.config.steps:
+            return summarize(run, "skipped", step)
+        # never checkpointed: start over (train rewrites config.json and progress.csv); else resume
+        counters = train(run.config, run.run_dir, resume=step is not None, show_progress=False)
+        plot_runs([run.run_dir], run.run_dir / PLOT_FILE)
+        return summarize(run, "trained" if step is None else "resumed", counters.step)
+    except Exception as error:  # noqa: BLE001 - reported by the sweep, the other runs go on
+        if not isinstance(error, TinyDDPGError):
+            traceback.print_exc()
+        return RunResult(run.setting, run.seed, error=f"{type(error).__name__}: {error}")
+
+
+def _checkpoint_step(run: SweepRun) -> int:
+    _, meta = load_checkpoint(run.run_dir / CHECKPOINT_FILE)
+    saved = TrainConfig.from_json(meta["config"])
+    if dataclasses.replace(saved, steps=run.config.steps) != run.config:
+        raise ConfigError(f"{run.run_dir} holds a run with other settings than this sweep gives it "
+                          f"(compare its {CONFIG_FILE}); move it away to start the run over")
+    return int(meta["counters"]["step"])
+
+
+def summarize(run: SweepRun, action: str, steps: int) -> RunResult:
+    """Final and best evaluation return and the training speed (logged steps / their training time) from the log."""
+    rows = read_log(run.run_dir / LOG_FILE)
+    returns = [float(r["eval_return_mean"]) for r in rows if r["eval_return_mean"]]
+    seconds, previous = 0.0, 0
+    for row in rows:
+        step, rate = int(row["step"]), float(row["steps_per_s"] or 0)
+        seconds += (step - previous) / rate if rate > 0 else 0.0
+        previous = step
+    return RunResult(run.setting, run.seed, action, steps=steps,
+                     final_eval_return=returns[-1] if returns else float("nan"),
+                     best_eval_return=max(returns) if returns else float("nan"),
+                     steps_per_s=round(previous / seconds, 1) if seconds else float("nan"))
+
+
+def _init_worker(blas_threads: int) -> None:
+    """Runs in each new local worker: Ctrl-C is left to the training loop (which saves and stops) and BLAS
+    libraries loaded later get the same thread limit."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    for variable in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+        os.environ[variable] = str(blas_threads)
+
+
+# --- executing the runs ---------------------------------------------------------------------------------------
+Report = Callable[[SweepRun, RunResult], None]
+
+
+def run_local(runs: list[SweepRun], workers: int, report: Report) -> None:
+    """Runs in `workers` spawned processes, each BLAS limited to cores // workers threads."""
+    threads = max(1, (os.cpu_count() or 1) // workers)
+    context = multiprocessing.get_context("spawn")
+    with ProcessPoolExecutor(workers, mp_context=context, initializer=_init_worker, initargs=(threads,)) as pool:
+        futures = {pool.submit(run_one, run, threads): run for run in runs}
+        try:
+            for future in as_completed(futures):
+                run = futures[future]
+                try:
+                    result = future.result()
+                except Exception as error:  # noqa: BLE001 - the worker process died (killed, out of memory)
+                    result = RunResult(run.setting, run.seed, error=f"{type(error).__name__}: {error}")
+                report(run, result)
+        except KeyboardInterrupt:
+            pool.shutdown(wait=True, cancel_futures=True)  # running runs save a checkpoint on the same Ctrl-C
+            raise
+
+
+def run_ray(runs: list[SweepRun], address: str, report: Report) -> None:
+    """Runs as Ray tasks (one CPU each) on the cluster at address ("auto", "ray://host:10001", or "local" for a
+    new one on this machine); a Ray already initialized in this process is used as it is."""
+    try:
+        import ray
+    except ImportError:
+        raise ConfigError("--ray needs Ray: pip install 'tinyddpg[ray]'") from None
+    if not ray.is_initialized():
+        ray.init(address=address)
+    task = ray.remote(num_cpus=1, max_retries=RAY_RETRIES)(run_one)
+    pending = {task.remote(run, 1): run for run in runs}
+    try:
+        while pending:
+            [ready], _ = ray.wait(list(pending), num_returns=1)
+            run = pending.pop(ready)
+            try:
+                result = ray.get(ready)
+            except ray.exceptions.RayError as error:  # retries spent, or the task was cancelled
+                result = RunResult(run.setting, run.seed, error=f"{type(error).__name__}: {error}")
+            report(run, result)
+    except KeyboardInterrupt:
+        for ref in pending:
+            ray.cancel(ref)
+        raise
+
+
+def run_sweep(spec: SweepSpec, out_dir: Path, workers: int | None = None, ray_address: str | None = None) -> list[RunResult]:
+    """Run (or resume) every run of the sweep, then write DIR/summary.csv and DIR/curve.png.
+
+    Progress goes to stderr; raises SweepFailed (after writing the summary) if some runs failed."""
+    from .plot import plot_runs
+
+    out_dir = Path(out_dir)
+    if workers is not None and (workers < 1 or ray_address):
+        raise ConfigError(f"--workers {workers}: must be >= 1" if workers < 1 else
+                          "--workers is for local runs; on Ray the cluster's CPUs decide how many run at once")
+    runs = plan_runs(spec, out_dir)
+    claim_folder(spec, out_dir)
+    workers = min(workers or os.cpu_count() or 1, len(runs))
+    where = f"on Ray ({ray_address})" if ray_address else f"in {workers} local worker process{'es' if workers > 1 else ''}"
+    print(f"sweep: {len(runs)} runs ({len(runs) // len(spec.seeds)} settings x {len(spec.seeds)} seeds) {where} "
+          f"-> {out_dir}", file=sys.stderr)
+    start, results = time.perf_counter(), {}
+
+    def report(run: SweepRun, result: RunResult) -> None:
+        results[run.run_dir] = result
+        outcome = (f"FAILED: {result.error}" if result.error else
+                   f"{result.action}, final {result.final_eval_return:.1f}, best {result.best_eval_return:.1f}, "
+                   f"{result.steps_per_s:,.0f} steps/s")
+        print(f"[{len(results)}/{len(runs)} {_clock(time.perf_counter() - start)}] "
+              f"{run.run_dir.relative_to(out_dir)}: {outcome}", file=sys.stderr)
+
+    try:
+        if ray_address:
+            run_ray(runs, ray_address, report)
+        else:
+            run_local(runs, workers, report)
+    except KeyboardInterrupt:
+        finished = sum(1 for r in results.values() if not r.error)
+        print(f"sweep interrupted: {finished} of {len(runs)} runs finished; run the same command again to resume "
+              f"(finished runs are skipped, the others continue from their checkpoints)", file=sys.stderr)
+        raise
+    ordered = [results[run.run_dir] for run in runs]
+    write_summary(out_dir / SUMMARY_FILE, [r for r in ordered if not r.error])
+    if any(not r.error for r in ordered):
+        plot_runs([out_dir], out_dir / PLOT_FILE, title=f"sweep {out_dir.name}: mean over seeds, band = min to max")
+    print(f"sweep done in {_clock(time.perf_counter() - start)}: summary {out_dir / SUMMARY_FILE}, "
+          f"curves {out_dir / PLOT_FILE}", file=sys.stderr)
+    failed = [(run, r) for run, r in zip(runs, ordered) if r.error]
+    if failed:
+        raise SweepFailed(f"{len(failed)} of {len(runs)} runs failed ("
+                          + "; ".join(f"{run.run_dir.relative_to(out_dir)}: {r.error}" for run, r in failed)
+                          + "); fix the cause and run the same command again: finished runs are skipped")
+    return ordered
+
+
+def write_summary(path: Path, results: list[RunResult]) -> None:
+    with open(path, "w", newline="") as file:
+        writer = csv.writer(file)
+        writer.writerow(SUMMARY_COLUMNS)
+        writer.writerows([getattr(r, column) for column in SUMMARY_COLUMNS] for r in results)
+
+
+def _clock(seconds: float) -> str:
+    minutes, seconds = divmod(int(seconds), 60)
+    return f"{minutes}m{seconds:02d}s"
