@@ -42,16 +42,20 @@ def without_wall_clock(rows):
     return [{k: v for k, v in row.items() if k not in WALL_CLOCK_COLUMNS} for row in rows]
 
 
-def test_resume_gives_exactly_the_log_of_the_uninterrupted_run(tmp_path):
-    train(fast_config(steps=800), tmp_path / "whole", show_progress=False)
-    train(fast_config(steps=400), tmp_path / "halves", show_progress=False)
-    train(fast_config(steps=800), tmp_path / "halves", resume=True, show_progress=False)
+@pytest.mark.parametrize("normalize_obs", [False, True])
+def test_resume_gives_exactly_the_log_of_the_uninterrupted_run(tmp_path, normalize_obs):
+    train(fast_config(steps=800, normalize_obs=normalize_obs), tmp_path / "whole", show_progress=False)
+    train(fast_config(steps=400, normalize_obs=normalize_obs), tmp_path / "halves", show_progress=False)
+    train(fast_config(steps=800, normalize_obs=normalize_obs), tmp_path / "halves", resume=True, show_progress=False)
     whole, halves = read_log(tmp_path / "whole/progress.csv"), read_log(tmp_path / "halves/progress.csv")
     assert len(whole) == 4 and list(whole[0]) == list(COLUMNS)
     assert without_wall_clock(halves) == without_wall_clock(whole)
     a, _ = load_agent(tmp_path / "whole")
     b, _ = load_agent(tmp_path / "halves")
     np.testing.assert_array_equal(a.actor.flat_params, b.actor.flat_params)
+    if normalize_obs:
+        assert a.normalizer.count == b.normalizer.count == 800 + 4  # every step's obs and 4 episode starts
+        np.testing.assert_array_equal(a.normalizer.mean, b.normalizer.mean)
 
 
 def test_cli_resume_continues_and_refuses_changed_settings(tmp_path):

@@ -23,6 +23,7 @@ from .buffer import Batch
 from .losses import mse
 from .networks import Actor, Critic
 from .noise import GaussianNoise, NoNoise, OrnsteinUhlenbeckNoise
+from .normalizer import ObservationNormalizer
 from .optim import Adam
 
 
@@ -44,6 +45,8 @@ class DDPGConfig:
     ou_dt: float = field(default=1e-2, metadata={"help": "OU time step (DDPG paper: 0.01)"})
     final_init_bound: float = field(default=3e-3, metadata={
         "help": "final layers start uniform(-b, b) (DDPG paper: 3e-3); hidden layers as torch.nn.Linear"})
+    normalize_obs: bool = field(default=False, metadata={
+        "help": "standardise observations by their running mean and std (true | false)"})
 
 
 class DDPG:
@@ -68,6 +71,7 @@ class DDPG:
         self.actor_optimizer = Adam([self.actor.flat_params], [self.actor.flat_grads], backend, lr=config.actor_lr)
         self.critic_optimizer = Adam([self.critic.flat_params], [self.critic.flat_grads], backend, lr=config.critic_lr)
         self.noise = make_noise(config, action_dim, self.rng)
+        self.normalizer = ObservationNormalizer(obs_dim, backend) if config.normalize_obs else None
         self.training = True
 
     # --- modes ----------------------------------------------------------------------------------------------
@@ -82,8 +86,16 @@ class DDPG:
         return self
 
     # --- acting ---------------------------------------------------------------------------------------------
+    def observe(self, obs) -> None:
+        """Show the agent an observation collected from the environment (updates the normalizer, if any,
+        only in training mode: evaluation never moves the statistics)."""
+        if self.normalizer is not None and self.training:
+            self.normalizer.update(obs)
+
     def act(self, obs, explore: bool = True) -> np.ndarray:
         """The action for one host observation: mu(s), plus noise when training and explore, clipped to bounds."""
+        if self.normalizer is not None:
+            obs = self.normalizer.normalize_host(obs)
         action = self.backend.to_host(self.actor.forward(self.backend.to_device(obs)[None, :]))[0]
         if self.training and explore:
             action = action + self.action_scale * self.noise.sample()
@@ -94,6 +106,7 @@ class DDPG:
         """One DDPG update on a batch; returns the critic loss, actor loss and mean Q(s, a) as Python floats."""
         if not self.training:
             raise RuntimeError("update() called in evaluation mode: call agent.train() before updating")
+        batch = self.normalize_batch(batch)
         y = self.td_target(batch)
         critic_loss, q = self.compute_critic_gradients(batch, y)
         self.critic_optimizer.step()
@@ -103,6 +116,12 @@ class DDPG:
         soft_update(self.critic_target, self.critic, self.config.rho)
         return {"critic_loss": float(critic_loss), "actor_loss": float(actor_loss),
                 "mean_q": float(self.backend.xp.mean(q))}
+
+    def normalize_batch(self, batch: Batch) -> Batch:
+        """0. With observation normalization on, standardise obs and next_obs of a raw sampled batch."""
+        if self.normalizer is None:
+            return batch
+        return batch._replace(obs=self.normalizer.normalize(batch.obs), next_obs=self.normalizer.normalize(batch.next_obs))
 
     def td_target(self, batch: Batch):
         """1. y = r + gamma * (1 - terminated) * Q'(s', mu'(s')), from the target networks, no gradient.  (B,)"""
@@ -138,9 +157,10 @@ class DDPG:
             obj.load_state_dict({k.removeprefix(prefix): v for k, v in state.items() if k.startswith(prefix)})
 
     def _parts(self) -> dict:
-        return {"actor": self.actor, "critic": self.critic, "actor_target": self.actor_target,
-                "critic_target": self.critic_target, "actor_optimizer": self.actor_optimizer,
-                "critic_optimizer": self.critic_optimizer, "noise": self.noise}
+        parts = {"actor": self.actor, "critic": self.critic, "actor_target": self.actor_target,
+                 "critic_target": self.critic_target, "actor_optimizer": self.actor_optimizer,
+                 "critic_optimizer": self.critic_optimizer, "noise": self.noise}
+        return parts if self.normalizer is None else {**parts, "normalizer": self.normalizer}
 
 
 def soft_update(target, online, rho: float) -> None:

@@ -30,7 +30,6 @@ class TrainConfig:
     eval_episodes: int = field(default=10, metadata={"help": "episodes per evaluation"})
     checkpoint_every: int = field(default=5_000, metadata={"help": "checkpoint at the first episode end after every this many steps"})
     save_buffer: bool = field(default=True, metadata={"help": "keep the replay buffer in checkpoints (needed for an exact resume)"})
-    normalize_obs: bool = field(default=False, metadata={"help": "normalize observations by running mean and std"})
     agent: DDPGConfig = field(default_factory=DDPGConfig)
 
     def to_json(self) -> str:

@@ -27,7 +27,7 @@ import sys
 import time
 import traceback
 from collections.abc import Callable
-from concurrent.futures import ProcessPoolExecutor, as_completed
+from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -44,7 +44,7 @@ from .config import (
 from .envs import env_spec, make_env
 from .errors import ConfigError, TinyDDPGError
 from .runlog import LOG_FILE, read_log
-from .train import CONFIG_FILE, PLOT_FILE, train
+from .train import CONFIG_FILE, PLOT_FILE, TrainingInterrupted, train
 
 SPEC_FILE = "sweep.json"
 SUMMARY_FILE = "summary.csv"
@@ -206,6 +206,9 @@ def run_one(run: SweepRun, blas_threads: int) -> RunResult:
         counters = train(run.config, run.run_dir, resume=step is not None, show_progress=False)
         plot_runs([run.run_dir], run.run_dir / PLOT_FILE)
         return summarize(run, "trained" if step is None else "resumed", counters.step)
+    except TrainingInterrupted as stop:  # Ctrl-C: the checkpoint is saved
+        reason = str(stop).split(";")[0]
+        return RunResult(run.setting, run.seed, error=f"{reason}; it resumes when the sweep is run again")
     except Exception as error:  # noqa: BLE001 - reported by the sweep, the other runs go on
         if not isinstance(error, TinyDDPGError):
             traceback.print_exc()
@@ -249,21 +252,34 @@ Report = Callable[[SweepRun, RunResult], None]
 
 
 def run_local(runs: list[SweepRun], workers: int, report: Report) -> None:
-    """Runs in `workers` spawned processes, each BLAS limited to cores // workers threads."""
+    """Runs in `workers` spawned processes, each BLAS limited to cores // workers threads. Only as many runs are
+    handed out as there are workers, so that after a Ctrl-C no queued run starts."""
     threads = max(1, (os.cpu_count() or 1) // workers)
     context = multiprocessing.get_context("spawn")
+    waiting, running = iter(runs), {}
     with ProcessPoolExecutor(workers, mp_context=context, initializer=_init_worker, initargs=(threads,)) as pool:
-        futures = {pool.submit(run_one, run, threads): run for run in runs}
-        try:
-            for future in as_completed(futures):
-                run = futures[future]
+
+        def hand_out() -> None:
+            for run in itertools.islice(waiting, workers - len(running)):
+                running[pool.submit(run_one, run, threads)] = run
+
+        def collect(futures) -> None:
+            for future in futures:
+                run = running.pop(future)
                 try:
                     result = future.result()
                 except Exception as error:  # noqa: BLE001 - the worker process died (killed, out of memory)
                     result = RunResult(run.setting, run.seed, error=f"{type(error).__name__}: {error}")
                 report(run, result)
+
+        hand_out()
+        try:
+            while running:
+                collect(wait(running, return_when=FIRST_COMPLETED).done)
+                hand_out()
         except KeyboardInterrupt:
-            pool.shutdown(wait=True, cancel_futures=True)  # running runs save a checkpoint on the same Ctrl-C
+            pool.shutdown(wait=True)  # the running runs got the same Ctrl-C: they save a checkpoint and stop
+            collect(list(running))
             raise
 
 
@@ -337,9 +353,9 @@ def run_sweep(spec: SweepSpec, out_dir: Path, workers: int | None = None, ray_ad
           f"curves {out_dir / PLOT_FILE}", file=sys.stderr)
     failed = [(run, r) for run, r in zip(runs, ordered) if r.error]
     if failed:
-        raise SweepFailed(f"{len(failed)} of {len(runs)} runs failed ("
-                          + "; ".join(f"{run.run_dir.relative_to(out_dir)}: {r.error}" for run, r in failed)
-                          + "); fix the cause and run the same command again: finished runs are skipped")
+        names = ", ".join(str(run.run_dir.relative_to(out_dir)) for run, _ in failed)
+        raise SweepFailed(f"{len(failed)} of {len(runs)} runs failed ({names}; why is shown above); fix the cause and "
+                          f"run the same command again: finished runs are skipped, the others resume or start over")
     return ordered
 
 

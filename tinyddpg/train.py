@@ -130,13 +130,16 @@ class Run:
         losses = LossMeans()
         last_return, last_eval = None, None
         next_checkpoint = (counters.step // config.checkpoint_every + 1) * config.checkpoint_every
-        obs = self.start_episode()
+        obs = None  # episodes start lazily, so a checkpoint at an episode end holds the state before the reset
         rate = RateMeter(counters.step)
         try:
             with stop_signals() as stop:
                 while counters.step < config.steps and stop.signal is None:
+                    if obs is None:
+                        obs = self.start_episode()
                     action = self.choose_action(obs)
                     next_obs, reward, terminated, truncated, _ = self.env.step(action)
+                    agent.observe(next_obs)
                     self.buffer.add(obs, action, float(reward), next_obs, terminated)
                     counters.step += 1
                     self.episode_return += float(reward)
@@ -144,13 +147,11 @@ class Run:
                         losses.add(counters.step, agent.update(self.buffer.sample(config.agent.batch_size)))
                         check_gradients_finite(counters.step, agent)
                     episode_ended = terminated or truncated
+                    obs = None if episode_ended else next_obs
                     row = {}
                     if episode_ended:
                         counters.episode += 1
                         last_return = row["episode_return"] = self.episode_return
-                        obs = self.start_episode()
-                    else:
-                        obs = next_obs
                     if counters.step % config.eval_every == 0:
                         returns = evaluate(agent, self.eval_env, config.eval_episodes, config.seed)
                         counters.evaluations += 1
@@ -177,6 +178,7 @@ class Run:
     def start_episode(self):
         """Reset the environment with the episode's derived seed and restart the exploration noise."""
         obs, _ = self.env.reset(seed=episode_seed(self.config.seed, TRAIN_STREAM, self.counters.episode))
+        self.agent.observe(obs)
         self.agent.noise.reset()
         self.episode_return = 0.0
         return obs

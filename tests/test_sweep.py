@@ -1,0 +1,140 @@
+import csv
+import shutil
+import subprocess
+import sys
+
+import pytest
+
+from tinyddpg.config import with_overrides
+from tinyddpg.errors import ConfigError
+from tinyddpg.plot import find_runs, group_runs
+from tinyddpg.runlog import WALL_CLOCK_COLUMNS, read_log
+from tinyddpg.sweep import make_spec, parse_seeds, plan_runs, run_sweep
+from tinyddpg.train import train
+
+FAST = ["steps=400", "hidden=32,32", "random_steps=100", "update_after=50", "eval_every=200", "eval_episodes=1",
+        "buffer_size=10000", "checkpoint_every=200"]
+SPEC = make_spec("pendulum", "0-1", ["batch_size=32,64", *FAST])
+RUNS = ["batch_size=32/seed0", "batch_size=32/seed1", "batch_size=64/seed0", "batch_size=64/seed1"]
+
+
+def run_cli(*args):
+    return subprocess.run([sys.executable, "-m", "tinyddpg", *args], check=False, capture_output=True, text=True,
+                          timeout=300)
+
+
+def read_summary(out):
+    with open(out / "summary.csv", newline="") as file:
+        return list(csv.DictReader(file))
+
+
+def without_wall_clock(rows):
+    return [{k: v for k, v in row.items() if k not in WALL_CLOCK_COLUMNS} for row in rows]  # logs and summaries
+
+
+@pytest.fixture(scope="module")
+def local_sweep(tmp_path_factory):
+    """The tiny sweep (2 settings x 2 seeds, 400 steps) on 2 local worker processes, run once for the module."""
+    out = tmp_path_factory.mktemp("sweeps") / "local"
+    run_sweep(SPEC, out, workers=2)
+    return out
+
+
+def test_a_sweep_writes_one_train_style_run_per_setting_and_seed_a_summary_and_a_plot(local_sweep, tmp_path):
+    assert sorted(str(run.relative_to(local_sweep)) for run in find_runs([local_sweep])) == RUNS
+    for run in RUNS:
+        assert {p.name for p in (local_sweep / run).iterdir()} == {"config.json", "progress.csv", "checkpoint.npz",
+                                                                   "curve.png"}
+    summary = read_summary(local_sweep)
+    assert [(row["setting"], row["seed"], row["steps"]) for row in summary] == [
+        ("batch_size=32", "0", "400"), ("batch_size=32", "1", "400"), ("batch_size=64", "0", "400"),
+        ("batch_size=64", "1", "400")]
+    for row in summary:
+        final, best = float(row["final_eval_return"]), float(row["best_eval_return"])
+        assert -2000 < final <= best < 0 and float(row["steps_per_s"]) > 0
+    # each run is exactly the run `train` makes with the same config
+    config = plan_runs(SPEC, local_sweep)[3].config
+    train(config, tmp_path / "alone", show_progress=False)
+    assert without_wall_clock(read_log(tmp_path / "alone/progress.csv")) == without_wall_clock(
+        read_log(local_sweep / RUNS[3] / "progress.csv"))
+    # the plot: one curve per setting, each over two seeds
+    assert (local_sweep / "curve.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    groups = group_runs(find_runs([local_sweep]))
+    assert sorted(groups) == ["batch_size=32", "batch_size=64"] and all(len(runs) == 2 for runs in groups.values())
+    plotted = run_cli("plot", str(local_sweep), "-o", str(tmp_path / "plot.png"))
+    assert plotted.returncode == 0, plotted.stderr
+    assert (tmp_path / "plot.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_a_sweep_run_again_skips_finished_runs_resumes_unfinished_ones_and_restarts_unsaved_ones(local_sweep, tmp_path):
+    out = tmp_path / "sweep"
+    shutil.copytree(local_sweep, out)
+    unfinished, unsaved, finished = RUNS[3], RUNS[0], (RUNS[1], RUNS[2])
+    # unfinished: as if stopped at step 200 (its checkpoint says 200 of 400 steps)
+    shutil.rmtree(out / unfinished)
+    config = plan_runs(SPEC, out)[3].config
+    train(with_overrides(config, {"steps": 200}), out / unfinished, show_progress=False)
+    # unsaved: stopped before its first checkpoint (a config and part of a log, no checkpoint)
+    (out / unsaved / "checkpoint.npz").unlink()
+    log = (out / unsaved / "progress.csv").read_text().splitlines(keepends=True)
+    (out / unsaved / "progress.csv").write_text("".join(log[:2]))
+    untouched = {run: (out / run / "progress.csv").stat().st_mtime_ns for run in finished}
+
+    results = run_sweep(SPEC, out, workers=2)
+
+    assert [r.action for r in results] == ["trained", "skipped", "skipped", "resumed"]
+    assert {run: (out / run / "progress.csv").stat().st_mtime_ns for run in finished} == untouched
+    for run in RUNS:  # every log as the uninterrupted sweep wrote it
+        assert without_wall_clock(read_log(out / run / "progress.csv")) == without_wall_clock(
+            read_log(local_sweep / run / "progress.csv"))
+    assert without_wall_clock(read_summary(out)) == without_wall_clock(read_summary(local_sweep))
+
+
+def test_a_sweep_on_ray_started_here_gives_the_summary_of_local_workers(local_sweep, tmp_path):
+    ray = pytest.importorskip("ray", reason="Ray is not installed (pip install 'tinyddpg[ray]')")
+    ray.init(num_cpus=2, include_dashboard=False)
+    try:
+        run_sweep(SPEC, tmp_path / "ray", ray_address="local")
+    finally:
+        ray.shutdown()
+    assert sorted(str(run.relative_to(tmp_path / "ray")) for run in find_runs([tmp_path / "ray"])) == RUNS
+    assert without_wall_clock(read_summary(tmp_path / "ray")) == without_wall_clock(read_summary(local_sweep))
+    assert (tmp_path / "ray/curve.png").exists()
+
+
+def test_seeds_are_a_range_a_list_or_one_seed():
+    assert parse_seeds("0-4") == (0, 1, 2, 3, 4)
+    assert parse_seeds("0,2,5") == (0, 2, 5)
+    assert parse_seeds("3") == (3,)
+    with pytest.raises(ConfigError, match="lists seed 1 more than once"):
+        parse_seeds("0-2,1")
+
+
+def test_list_valued_settings_separate_their_values_by_slashes():
+    spec = make_spec("pendulum", "0", ["hidden=64,64/256,256", "steps=300"])
+    assert spec.settings == (("hidden", ((64, 64), (256, 256))), ("steps", (300,)))
+    assert [run.setting for run in plan_runs(spec, "out")] == ["hidden=64,64", "hidden=256,256"]
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--set", "bach_size=64,256"], "--set 'bach_size=64,256': unknown setting 'bach_size' (did you mean 'batch_size'"),
+    (["--set", "batch_size="], "--set 'batch_size=': no values given"),
+    (["--set", "batch_size=64,abc"], "--set 'batch_size=64,abc': batch_size='abc' is not a valid int"),
+    (["--set", "batch_size"], "--set 'batch_size': expected NAME=VALUE[,VALUE...]"),
+    (["--seeds", "4-2"], "--seeds '4-2': the range 4-2 is empty (4 > 2)"),
+    (["--seeds", "x"], "--seeds 'x': 'x' is not a seed or a range"),
+    (["--set", "buffer_size=100", "--set", "batch_size=64,256"],
+     "setting batch_size=256: batch_size=256 is not allowed: must be <= buffer_size (100)"),
+])
+def test_bad_sweep_specs_are_refused_before_any_run_starts(tmp_path, args, message):
+    result = run_cli("sweep", "--out", str(tmp_path / "sweep"), *args)
+    assert result.returncode == 2 and f"tinyddpg: error: {message}" in result.stderr, result.stderr
+    assert not (tmp_path / "sweep").exists()
+
+
+def test_a_different_sweep_in_the_same_folder_is_refused(local_sweep):
+    spec = (local_sweep / "sweep.json").read_text()
+    result = run_cli("sweep", "--out", str(local_sweep), "--seeds", "0-1", "--set", "batch_size=32,128", *(
+        arg for setting in FAST for arg in ("--set", setting)))
+    assert result.returncode == 2 and "holds a different sweep" in result.stderr
+    assert (local_sweep / "sweep.json").read_text() == spec
