@@ -57,6 +57,7 @@ from pathlib import Path
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO_ROOT))  # benchmark the working tree, not some installed copy
+sys.path.insert(0, str(REPO_ROOT / "tests"))  # the PyTorch DDPG that the parity tests prove equal to ours
 
 import numpy as np
 import threadpoolctl
@@ -66,8 +67,7 @@ from tinyddpg.agent import DDPG, DDPGConfig
 from tinyddpg.backend import Backend, get_backend, make_rng
 from tinyddpg.buffer import ReplayBuffer
 from tinyddpg.errors import ConfigError
-from tinyddpg.networks import ScaleShift
-from tinyddpg.nn import Dense, ReLU, Tanh
+from torch_reference import TorchDDPG
 
 BATCH_SIZE = 256
 
@@ -187,79 +187,6 @@ def make_agent(shape: Shape, backend: Backend, seed: int = 0) -> DDPG:
     return DDPG(shape.obs_dim, shape.action_dim, low, high, config, backend=backend, rng=make_rng(seed))
 
 
-class TorchScaleShift(torch.nn.Module):
-    """y = x * scale + offset (the actor's map from tanh's (-1, 1) onto the action bounds)."""
-
-    def __init__(self, scale: torch.Tensor, offset: torch.Tensor):
-        super().__init__()
-        self.register_buffer("scale", scale)
-        self.register_buffer("offset", offset)
-
-    def forward(self, x):
-        return x * self.scale + self.offset
-
-
-def torch_network(net, backend: Backend, device: torch.device) -> torch.nn.Sequential:
-    """A torch.nn.Sequential with net's layers and float32 weights (torch's Linear stores W as (out, in))."""
-
-    def tensor(array):
-        return torch.tensor(backend.to_host(array), dtype=torch.float32, device=device)
-
-    layers = []
-    for layer in net.layers:
-        if isinstance(layer, Dense):
-            linear = torch.nn.Linear(*layer.W.shape, device=device, dtype=torch.float32)
-            with torch.no_grad():
-                linear.weight.copy_(tensor(layer.W).T)
-                linear.bias.copy_(tensor(layer.b))
-            layers.append(linear)
-        elif isinstance(layer, ReLU):
-            layers.append(torch.nn.ReLU())
-        elif isinstance(layer, Tanh):
-            layers.append(torch.nn.Tanh())
-        elif isinstance(layer, ScaleShift):
-            layers.append(TorchScaleShift(tensor(layer.scale), tensor(layer.offset)))
-        else:
-            raise TypeError(f"no PyTorch counterpart for layer {type(layer).__name__}")
-    return torch.nn.Sequential(*layers)
-
-
-class TorchDDPG:
-    """The textbook DDPG update in PyTorch, starting from a tinyddpg agent's weights."""
-
-    def __init__(self, agent: DDPG, device: torch.device):
-        backend = agent.backend
-        self.actor, self.critic = (torch_network(n, backend, device) for n in (agent.actor, agent.critic))
-        self.actor_target = torch_network(agent.actor_target, backend, device)
-        self.critic_target = torch_network(agent.critic_target, backend, device)
-        self.actor_optimizer = torch.optim.Adam(self.actor.parameters(), lr=agent.config.actor_lr)
-        self.critic_optimizer = torch.optim.Adam(self.critic.parameters(), lr=agent.config.critic_lr)
-        self.gamma, self.rho = agent.config.gamma, agent.config.rho
-
-    @staticmethod
-    def q(critic, obs, action):
-        return critic(torch.cat([obs, action], dim=1)).squeeze(1)
-
-    def update(self, obs, action, reward, next_obs, terminated) -> dict[str, float]:
-        with torch.no_grad():
-            next_q = self.q(self.critic_target, next_obs, self.actor_target(next_obs))
-            y = reward + self.gamma * (1.0 - terminated) * next_q
-        q = self.q(self.critic, obs, action)
-        critic_loss = ((q - y) ** 2).mean()
-        self.critic_optimizer.zero_grad()
-        critic_loss.backward()
-        self.critic_optimizer.step()
-        actor_loss = -self.q(self.critic, obs, self.actor(obs)).mean()
-        self.actor_optimizer.zero_grad()
-        actor_loss.backward()
-        self.actor_optimizer.step()
-        with torch.no_grad():
-            for target, online in ((self.actor_target, self.actor), (self.critic_target, self.critic)):
-                for p_target, p in zip(target.parameters(), online.parameters()):
-                    p_target.mul_(self.rho).add_(p, alpha=1.0 - self.rho)
-        return {"critic_loss": critic_loss.item(), "actor_loss": actor_loss.item(), "mean_q": q.mean().item()}
-
-
 # --- data ---------------------------------------------------------------------------------------------------
 
 def random_rows(rng: np.random.Generator, n: int, shape: Shape) -> np.ndarray:
@@ -284,10 +211,6 @@ def filled_buffer(capacity: int, shape: Shape, backend: Backend, seed: int = 1, 
     buffer.size, buffer.next_index = capacity, 0
     return buffer
 
-
-def torch_batch(batch, backend: Backend, device: torch.device) -> tuple[torch.Tensor, ...]:
-    """The same batch as contiguous float32 torch tensors."""
-    return tuple(torch.tensor(backend.to_host(x), dtype=torch.float32, device=device) for x in batch)
 
 
 # --- the matmul floor ---------------------------------------------------------------------------------------
@@ -383,9 +306,9 @@ class Row:
 def measure_update(shape: Shape, device: Device, plan: Plan) -> Row:
     backend = device.backend
     agent = make_agent(shape, backend)
-    peer = TorchDDPG(agent, device.torch_device)
+    peer = TorchDDPG(agent, torch.float32, device.torch_device)
     batch = filled_buffer(10_000, shape, backend, chunk=10_000).sample(BATCH_SIZE)  # views, as in training
-    tbatch = torch_batch(batch, backend, device.torch_device)
+    tbatch = peer.tensors([backend.to_host(x) for x in batch])
     products = update_products(shape)
     floor = matmul_floor(products, device)
     fns = {"tinyddpg": lambda: agent.update(batch), "torch": lambda: peer.update(*tbatch), "floor": floor}
@@ -401,7 +324,7 @@ def measure_update(shape: Shape, device: Device, plan: Plan) -> Row:
 
 def measure_act(shape: Shape, device: Device, plan: Plan) -> Row:
     agent = make_agent(shape, device.backend)
-    peer = TorchDDPG(agent, device.torch_device)
+    peer = TorchDDPG(agent, torch.float32, device.torch_device)
     obs = make_rng(3).standard_normal(shape.obs_dim)  # float64, as environments return it
     noise_rng = make_rng(4)
     low, high, scale = agent.low, agent.high, agent.action_scale

@@ -1,12 +1,10 @@
 import numpy as np
 import pytest
 import torch
-
-from tinyddpg.backend import get_backend
-from tinyddpg.buffer import Batch
-
 from agent_helpers import ACTION_DIM, HIGH, LOW, OBS_DIM, host_batch, small_agent, to_device_batch
 from torch_reference import TorchDDPG, flat_torch_params
+
+from tinyddpg.backend import get_backend
 
 UPDATES = 5
 
@@ -29,9 +27,10 @@ def test_several_updates_equal_a_textbook_pytorch_ddpg(dtype, torch_dtype):
     reference = TorchDDPG(agent, torch_dtype)
     for k in range(UPDATES):
         stats = agent.update(to_device_batch(backend, host_batch(seed=k)))
-        critic_loss, actor_loss = reference.update(host_batch(seed=k))
-        assert stats["critic_loss"] == pytest.approx(critic_loss, rel=1e-5)
-        assert stats["actor_loss"] == pytest.approx(actor_loss, rel=1e-4, abs=1e-6)
+        theirs = reference.update(*reference.tensors(host_batch(seed=k)))
+        assert stats["critic_loss"] == pytest.approx(theirs["critic_loss"], rel=1e-5)
+        assert stats["actor_loss"] == pytest.approx(theirs["actor_loss"], rel=1e-4, abs=1e-6)
+        assert stats["mean_q"] == pytest.approx(theirs["mean_q"], rel=1e-4, abs=1e-6)
     theirs = [flat_torch_params(net) for net in
               (reference.actor, reference.critic, reference.actor_target, reference.critic_target)]
     for ours, expected in zip(four_networks(agent), theirs):

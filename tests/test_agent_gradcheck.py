@@ -1,11 +1,15 @@
 """Gradient checks of the DDPG math itself (float64): the exact functions update() runs."""
 
 import pytest
-
-from tinyddpg.ddpg_gradcheck import (CHECK_FINAL_INIT_BOUND, action_gradient_report, actor_loss_report, agent_reports,
-                                     critic_loss_report)
-
 from agent_helpers import host_batch, small_agent, to_device_batch
+
+from tinyddpg.ddpg_gradcheck import (
+    CHECK_FINAL_INIT_BOUND,
+    action_gradient_report,
+    actor_loss_report,
+    agent_reports,
+    critic_loss_report,
+)
 
 TOLERANCE = 1e-6
 

@@ -1,12 +1,11 @@
 import numpy as np
 import pytest
+from helpers import normal_input
 
 from tinyddpg.backend import get_backend, make_rng
 from tinyddpg.gradcheck import check_module, standard_reports
-from tinyddpg.nn import Dense, ReLU, Sequential, Tanh, mlp
 from tinyddpg.losses import mse
-
-from helpers import normal_input
+from tinyddpg.nn import Dense, ReLU, Sequential, Tanh, mlp
 
 SINGLE_LAYER_TOLERANCE = 1e-8
 NETWORK_TOLERANCE = 1e-6
@@ -117,7 +116,8 @@ def test_every_layer_and_loss_gives_numpys_results_and_keeps_the_dtype(backend32
     reference = get_backend("numpy")
     results = {}
     for backend in (reference, backend32):
-        net = Sequential(Dense(4, 6, backend=backend, rng=make_rng(0)), ReLU(backend), Dense(6, 3, backend=backend, rng=make_rng(1)), Tanh(backend), backend=backend)
+        net = Sequential(Dense(4, 6, backend=backend, rng=make_rng(0)), ReLU(backend),
+                         Dense(6, 3, backend=backend, rng=make_rng(1)), Tanh(backend), backend=backend)
         y = net.forward(normal_input(backend, (5, 4)))
         loss, dy = mse(y, normal_input(backend, (5, 3), seed=1))
         dx = net.backward(dy)

@@ -1,11 +1,15 @@
 import numpy as np
 import pytest
+from agent_helpers import OBS_DIM, host_batch, small_agent, to_device_batch
 
 from tinyddpg.backend import get_backend, make_rng
-from tinyddpg.ddpg_gradcheck import CHECK_FINAL_INIT_BOUND, action_gradient_report, actor_loss_report, critic_loss_report
+from tinyddpg.ddpg_gradcheck import (
+    CHECK_FINAL_INIT_BOUND,
+    action_gradient_report,
+    actor_loss_report,
+    critic_loss_report,
+)
 from tinyddpg.normalizer import ObservationNormalizer
-
-from agent_helpers import OBS_DIM, host_batch, small_agent, to_device_batch
 
 
 def observations(count=500, seed=0):

@@ -1,7 +1,6 @@
 import math
 
 import numpy as np
-import pytest
 import torch
 
 from tinyddpg.backend import get_backend, make_rng

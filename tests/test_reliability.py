@@ -11,14 +11,13 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from toy_envs import register_toy_envs
 
 from tinyddpg import checkpoint as ckpt
 from tinyddpg.config import preset, with_overrides
 from tinyddpg.errors import CheckpointError, ConfigError, NumericalError
 from tinyddpg.runlog import read_log
 from tinyddpg.train import Run, train
-
-from toy_envs import register_toy_envs
 
 register_toy_envs()
 
@@ -167,16 +166,16 @@ def test_missing_checkpoint_and_missing_folder(tmp_path, good_run):
     assert_clean_error(cli("evaluate", str(tmp_path / "nowhere")), "is not a tinyddpg run folder (no checkpoint.npz)")
     out = copy_run(good_run, tmp_path)
     assert_clean_error(cli("train", "--resume", str(out)), "has a config but no checkpoint yet")
-    with pytest.raises(CheckpointError, match="no checkpoint at .*: the file does not exist"):
+    with pytest.raises(CheckpointError, match=r"no checkpoint at .*: the file does not exist"):
         ckpt.load_checkpoint(out / "checkpoint.npz")
 
 
 def test_checkpoint_of_another_environment_or_network_is_refused(good_run, tmp_path):
     out = copy_run(good_run, tmp_path)
     (out / "checkpoint.npz").write_bytes((good_run / "checkpoint.npz").read_bytes())
-    with pytest.raises(CheckpointError, match="is for Pendulum-v1 .* not this run's tinyddpg-test/Truncated-v0"):
+    with pytest.raises(CheckpointError, match=r"is for Pendulum-v1 .* not this run's tinyddpg-test/Truncated-v0"):
         Run(fast_config(env_id="tinyddpg-test/Truncated-v0"), out).train(resume=True, show_progress=False)
-    with pytest.raises(CheckpointError, match="does not fit the run's networks: 0.W: saved shape \\(3, 32\\)"):
+    with pytest.raises(CheckpointError, match=r"does not fit the run's networks: 0\.W: saved shape \(3, 32\)"):
         Run(fast_config(hidden=(16, 16)), out).train(resume=True, show_progress=False)
 
 
@@ -221,9 +220,9 @@ def test_kill_9_leaves_a_checkpoint_and_log_that_resume_continues(tmp_path):
 
 
 def test_kill_9_during_a_save_leaves_the_previous_checkpoint_loadable(tmp_path):
-    temporary = tmp_path / "run" / "checkpoint.npz.tmp"
-    for attempt in range(30):
-        out = tmp_path / "run"
+    out = tmp_path / "run"
+    temporary = out / "checkpoint.npz.tmp"
+    for _ in range(30):
         if out.exists():
             for file in out.iterdir():
                 file.unlink()
@@ -291,7 +290,7 @@ def test_full_disk_during_a_save_keeps_the_previous_checkpoint(tmp_path, monkeyp
         raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))  # ...when the disk fills up
 
     monkeypatch.setattr(ckpt.np, "savez", savez_then_disk_full)
-    with pytest.raises(CheckpointError, match="could not write checkpoint .*: No space left on device; the previous"):
+    with pytest.raises(CheckpointError, match=r"could not write checkpoint .*: No space left on device; the previous"):
         train(fast_config(steps=400), out, resume=True, show_progress=False)
     assert (out / "checkpoint.npz").read_bytes() == before
     assert not (out / "checkpoint.npz.tmp").exists()

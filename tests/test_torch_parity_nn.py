@@ -1,10 +1,9 @@
 import numpy as np
 import torch
+from torch_reference import torch_copy
 
 from tinyddpg.backend import get_backend, make_rng
 from tinyddpg.nn import Dense, Tanh, mlp
-
-from torch_reference import torch_copy
 
 
 def test_mlp_forward_and_backward_equal_pytorch_in_float64():

@@ -3,12 +3,11 @@ import sys
 
 import numpy as np
 import pytest
+from toy_envs import register_toy_envs
 
 from tinyddpg.config import preset, with_overrides
 from tinyddpg.runlog import COLUMNS, WALL_CLOCK_COLUMNS, read_log
 from tinyddpg.train import Run, evaluate, load_agent, train
-
-from toy_envs import register_toy_envs
 
 register_toy_envs()
 

@@ -6,5 +6,15 @@ from .config import TrainConfig, preset
 from .errors import CheckpointError, ConfigError, NumericalError, TinyDDPGError
 
 __version__ = "0.1.0"
-__all__ = ["DDPG", "DDPGConfig", "TrainConfig", "preset", "get_backend", "ConfigError", "CheckpointError",
-           "NumericalError", "TinyDDPGError", "__version__"]
+__all__ = [
+           "DDPG",
+           "CheckpointError",
+           "ConfigError",
+           "DDPGConfig",
+           "NumericalError",
+           "TinyDDPGError",
+           "TrainConfig",
+           "__version__",
+           "get_backend",
+           "preset",
+]

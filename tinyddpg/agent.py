@@ -31,7 +31,8 @@ from .optim import Adam
 class DDPGConfig:
     """The agent's hyperparameters (defaults: the `pendulum` preset). Each field's help is its documentation."""
 
-    hidden: tuple[int, ...] = field(default=(400, 300), metadata={"help": "hidden layer widths of actor and critic, e.g. 400,300"})
+    hidden: tuple[int, ...] = field(default=(400, 300), metadata={
+        "help": "hidden layer widths of actor and critic, e.g. 400,300"})
     actor_lr: float = field(default=1e-3, metadata={"help": "Adam learning rate of the actor (> 0)"})
     critic_lr: float = field(default=1e-3, metadata={"help": "Adam learning rate of the critic (> 0)"})
     gamma: float = field(default=0.99, metadata={"help": "discount factor, in [0, 1]"})

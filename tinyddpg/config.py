@@ -18,7 +18,8 @@ from .noise import NOISE_CHOICES
 class TrainConfig:
     """Everything a training run needs besides the agent's hyperparameters (which sit in `agent`)."""
 
-    env_id: str = field(default="Pendulum-v1", metadata={"help": "gymnasium environment id (flat Box observations, bounded Box actions)"})
+    env_id: str = field(default="Pendulum-v1", metadata={
+        "help": "gymnasium environment id (flat Box observations, bounded Box actions)"})
     steps: int = field(default=30_000, metadata={"help": "environment steps in total (>= 0)"})
     seed: int = field(default=0, metadata={"help": "run seed: weights, batches, noise and episode resets derive from it"})
     backend: str = field(default="numpy", metadata={"help": "array backend: numpy | cupy | auto"})
@@ -28,8 +29,10 @@ class TrainConfig:
     update_after: int = field(default=1_000, metadata={"help": "one update per step from this step on"})
     eval_every: int = field(default=1_000, metadata={"help": "evaluate (noise off) every this many steps"})
     eval_episodes: int = field(default=10, metadata={"help": "episodes per evaluation"})
-    checkpoint_every: int = field(default=5_000, metadata={"help": "checkpoint at the first episode end after every this many steps"})
-    save_buffer: bool = field(default=True, metadata={"help": "keep the replay buffer in checkpoints (needed for an exact resume)"})
+    checkpoint_every: int = field(default=5_000, metadata={
+        "help": "checkpoint at the first episode end after every this many steps"})
+    save_buffer: bool = field(default=True, metadata={
+        "help": "keep the replay buffer in checkpoints (needed for an exact resume)"})
     agent: DDPGConfig = field(default_factory=DDPGConfig)
 
     def to_json(self) -> str:

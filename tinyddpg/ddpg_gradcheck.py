@@ -18,7 +18,6 @@ from .backend import Backend, get_backend, make_rng
 from .buffer import Batch
 from .gradcheck import GradCheckReport, check_gradients
 
-
 CHECK_FINAL_INIT_BOUND = 0.3
 
 

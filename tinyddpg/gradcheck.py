@@ -21,8 +21,8 @@ Check your own layer (anything with forward/backward/parameters/grads, built on 
 from __future__ import annotations
 
 import itertools
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 import numpy as np
 
@@ -55,7 +55,7 @@ class GradCheckReport:
         header = f"{'gradient':<14}{'shape':<14}{'checked':>9}{'max abs err':>14}{'rel error':>12}"
         lines = [self.title, header, "-" * len(header)]
         for r in self.rows:
-            lines.append(f"{r.name:<14}{str(r.shape):<14}{r.entries_checked:>9}{r.max_abs_error:>14.2e}{r.rel_error:>12.2e}")
+            lines.append(f"{r.name:<14}{r.shape!s:<14}{r.entries_checked:>9}{r.max_abs_error:>14.2e}{r.rel_error:>12.2e}")
         return "\n".join(lines)
 
 

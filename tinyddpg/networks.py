@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+
 import numpy as np
 
 from .backend import Backend
@@ -13,7 +15,7 @@ FINAL_INIT_BOUND = 3e-3  # DDPG paper, section 7: final layers uniform(-3e-3, 3e
 def hidden_layers(sizes, backend: Backend, rng: np.random.Generator) -> list[Module]:
     """Dense-ReLU pairs for sizes = (in, hidden_1, ..., hidden_k)."""
     layers: list[Module] = []
-    for fan_in, fan_out in zip(sizes[:-1], sizes[1:]):
+    for fan_in, fan_out in itertools.pairwise(sizes):
         layers += [Dense(fan_in, fan_out, backend=backend, rng=rng), ReLU(backend)]
     return layers
 

@@ -11,6 +11,7 @@ Conventions (B = batch size):
 
 from __future__ import annotations
 
+import itertools
 import math
 
 import numpy as np
@@ -142,7 +143,7 @@ class Sequential(Module):
         return x
 
     def backward(self, dout, need_input_grad: bool = True, need_param_grads: bool = True):
-        """Chain rule: each layer turns dL/d(its output) into dL/d(its input), last layer first."""
+        """Chain rule, last layer first: dL/dx_(k-1) = layer_k.backward(dL/dx_k), x_k being layer k's output."""
         last = len(self.layers) - 1
         for i, layer in enumerate(reversed(self.layers)):
             dout = layer.backward(dout, need_input_grad=need_input_grad or i < last, need_param_grads=need_param_grads)
@@ -183,7 +184,7 @@ def mlp(sizes, *, backend: Backend, rng: np.random.Generator, output_activation:
         final_init_bound: float | None = None) -> Sequential:
     """Dense-ReLU-...-Dense for sizes = (in, hidden..., out), optionally followed by an output activation."""
     layers: list[Module] = []
-    for i, (fan_in, fan_out) in enumerate(zip(sizes[:-1], sizes[1:])):
+    for i, (fan_in, fan_out) in enumerate(itertools.pairwise(sizes)):
         is_last = i == len(sizes) - 2
         layers.append(Dense(fan_in, fan_out, backend=backend, rng=rng, init_bound=final_init_bound if is_last else None))
         if not is_last:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import sys
 import time
 
@@ -40,7 +41,7 @@ class Progress:
 
 
 def _duration(seconds: float) -> str:
-    if seconds != seconds or seconds == float("inf"):
+    if not math.isfinite(seconds):
         return "-"
     minutes, secs = divmod(int(seconds), 60)
     hours, minutes = divmod(minutes, 60)

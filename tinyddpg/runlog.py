@@ -34,7 +34,7 @@ class RunLog:
                 writer.writeheader()
                 writer.writerows(kept)
             os.replace(temporary, self.path)
-        self.file = open(self.path, "a", newline="")
+        self.file = open(self.path, "a", newline="")  # noqa: SIM115 - open for the whole run; close() closes it
         self.writer = csv.writer(self.file)
 
     def write(self, **values) -> None:

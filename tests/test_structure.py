@@ -1,0 +1,39 @@
+"""Promises about the code itself: small enough to read in one sitting, equations beside every backward pass,
+and one module that knows NumPy from CuPy."""
+
+import inspect
+from pathlib import Path
+
+import pytest
+
+import tinyddpg.networks
+import tinyddpg.nn
+
+PACKAGE = Path(tinyddpg.nn.__file__).parent
+CORE_ENGINE = ["backend", "nn", "losses", "optim", "networks", "buffer", "noise", "normalizer", "agent"]
+CORE_LINE_BUDGET = 1_000  # the core engine, read top to bottom in one sitting
+MODULE_LINE_BUDGET = 250
+
+
+def test_core_engine_fits_its_line_budget():
+    lengths = {name: len((PACKAGE / f"{name}.py").read_text().splitlines()) for name in CORE_ENGINE}
+    assert sum(lengths.values()) <= CORE_LINE_BUDGET, lengths
+    assert max(lengths.values()) <= MODULE_LINE_BUDGET, lengths
+
+
+@pytest.mark.parametrize("layer", [cls for module in (tinyddpg.nn, tinyddpg.networks)
+                                   for _, cls in inspect.getmembers(module, inspect.isclass)
+                                   if "backward" in cls.__dict__], ids=lambda cls: cls.__name__)
+def test_every_backward_states_its_equation_next_to_its_forward(layer):
+    assert "forward" in layer.__dict__, f"{layer.__name__}.backward has no forward beside it"
+    doc = inspect.getdoc(layer.backward) or ""
+    assert "=" in doc and "d" in doc, f"{layer.__name__}.backward needs its equation in the docstring"
+
+
+def test_only_the_backend_knows_numpy_from_cupy():
+    for path in PACKAGE.glob("*.py"):
+        if path.name == "backend.py":
+            continue
+        text = path.read_text()
+        for name in ("cupy", "array_api_strict", "array_api_compat"):
+            assert f"import {name}" not in text and f"from {name}" not in text, f"{path.name} imports {name}"
