@@ -3,7 +3,7 @@
     python examples/gradcheck.py
 
 Each row compares the analytic gradient (the hand-written backward passes) with central finite differences
-in float64: rel_error = max|analytic - numerical| / max(1e-8, |analytic| + |numerical|). Expect about 1e-10
+in float64: rel_error = max|analytic - numerical| / max(1e-8, max(|analytic| + |numerical|)). Expect about 1e-10
 for single layers and 1e-7 or better for whole networks; anything near 1 means a backward pass is wrong.
 
 The exercise at the end breaks one backward pass on purpose: find it from the report alone.

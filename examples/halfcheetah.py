@@ -1,7 +1,7 @@
 """DDPG on MuJoCo's HalfCheetah-v5 (`pip install -e ".[mujoco]"`), with checkpoints and resume.
 
     python examples/halfcheetah.py                       # 100,000 steps, Gaussian noise (Spinning Up's setup)
-    python examples/halfcheetah.py --noise ou            # the DDPG paper's Ornstein-Uhlenbeck noise instead
+    python examples/halfcheetah.py --noise ou            # the DDPG paper's Ornstein-Uhlenbeck noise (sigma 0.2)
     python examples/halfcheetah.py --steps 300000        # rerun with more steps: it resumes from the checkpoint
 
 Ctrl-C at any time saves a checkpoint; running the same command again continues the run exactly.
@@ -28,7 +28,8 @@ def main() -> int:
 
     out = Path(args.out or f"runs/example-halfcheetah-{args.noise}")
     resume = (out / "checkpoint.npz").exists()
-    config = with_overrides(preset("halfcheetah"), {"steps": args.steps, "seed": args.seed, "noise": args.noise})
+    noise = {"noise": "ou", "noise_scale": 0.2} if args.noise == "ou" else {"noise": "gaussian"}  # paper: sigma 0.2
+    config = with_overrides(preset("halfcheetah"), {"steps": args.steps, "seed": args.seed, **noise})
     if resume:
         print(f"resuming {out} from its checkpoint")
     try:

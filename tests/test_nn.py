@@ -38,8 +38,8 @@ def test_standard_report_covers_layers_and_mlp():
 class TransposedDense(Dense):
     """A deliberately wrong backward: dW transposed (dout^T x instead of x^T dout; a square layer hides the shape)."""
 
-    def backward(self, dout, need_input_grad=True):
-        dx = super().backward(dout, need_input_grad)
+    def backward(self, dout, need_input_grad=True, need_param_grads=True):
+        dx = super().backward(dout, need_input_grad, need_param_grads)
         self.dW[...] = self.dW.T
         return dx
 
@@ -47,8 +47,8 @@ class TransposedDense(Dense):
 class HalfScaledDense(Dense):
     """A deliberately wrong backward: db missing a factor 2 (as if divided by the batch size twice)."""
 
-    def backward(self, dout, need_input_grad=True):
-        dx = super().backward(dout, need_input_grad)
+    def backward(self, dout, need_input_grad=True, need_param_grads=True):
+        dx = super().backward(dout, need_input_grad, need_param_grads)
         self.db[...] = self.db * 0.5
         return dx
 

@@ -43,7 +43,7 @@ class DDPGConfig:
     noise_scale: float = field(default=0.1, metadata={
         "help": "Gaussian std or OU sigma, in units of the action half-range (high - low) / 2 (>= 0)"})
     ou_theta: float = field(default=0.15, metadata={"help": "OU mean-reversion rate (DDPG paper: 0.15)"})
-    ou_dt: float = field(default=1e-2, metadata={"help": "OU time step (DDPG paper: 0.01)"})
+    ou_dt: float = field(default=1e-2, metadata={"help": "OU time step (OpenAI Baselines' default; the paper gives none)"})
     final_init_bound: float = field(default=3e-3, metadata={
         "help": "final layers start uniform(-b, b) (DDPG paper: 3e-3); hidden layers as torch.nn.Linear"})
     normalize_obs: bool = field(default=False, metadata={

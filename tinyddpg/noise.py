@@ -30,7 +30,8 @@ class GaussianNoise:
 
 
 class OrnsteinUhlenbeckNoise:
-    """Temporally correlated noise (DDPG paper: theta 0.15, sigma 0.2), Euler-Maruyama discretised:
+    """Temporally correlated noise (DDPG paper: theta 0.15, sigma 0.2; dt 0.01 is OpenAI Baselines' choice, the
+    paper gives none), Euler-Maruyama discretised:
 
         x <- x + theta (mu - x) dt + sigma sqrt(dt) N(0, 1),   mu = 0
 
