@@ -21,7 +21,7 @@ setup(
         "cuda12": ["cupy-cuda12x>=13.0"],
         "cuda13": ["cupy-cuda13x>=13.6"],
         "ray": ["ray[default]>=2.9"],
-        "test": ["pytest>=8", "array-api-strict==2.6.1", "torch==2.13.0", "ruff>=0.5"],
+        "test": ["pytest>=8", "array-api-strict==2.6.1", "torch==2.13.0", "ruff>=0.5", "ray>=2.9", "gymnasium[mujoco]>=1.0"],
     },
     entry_points={"console_scripts": ["tinyddpg=tinyddpg.cli:main"]},
 )

@@ -9,7 +9,7 @@ from tinyddpg.config import with_overrides
 from tinyddpg.errors import ConfigError
 from tinyddpg.plot import find_runs, group_runs
 from tinyddpg.runlog import WALL_CLOCK_COLUMNS, read_log
-from tinyddpg.sweep import make_spec, parse_seeds, plan_runs, run_sweep
+from tinyddpg.sweep import SweepFailed, make_spec, parse_seeds, plan_runs, run_sweep
 from tinyddpg.train import train
 
 FAST = ["steps=400", "hidden=32,32", "random_steps=100", "update_after=50", "eval_every=200", "eval_episodes=1",
@@ -88,6 +88,21 @@ def test_a_sweep_run_again_skips_finished_runs_resumes_unfinished_ones_and_resta
         assert without_wall_clock(read_log(out / run / "progress.csv")) == without_wall_clock(
             read_log(local_sweep / run / "progress.csv"))
     assert without_wall_clock(read_summary(out)) == without_wall_clock(read_summary(local_sweep))
+
+
+def test_a_failing_run_does_not_stop_the_others_and_the_sweep_reports_it(local_sweep, tmp_path):
+    out = tmp_path / "sweep"
+    shutil.copytree(local_sweep, out)
+    (out / RUNS[1] / "checkpoint.npz").write_bytes(b"not a checkpoint")
+    (out / RUNS[2] / "checkpoint.npz").unlink()  # this one trains again meanwhile
+
+    with pytest.raises(SweepFailed, match=r"1 of 4 runs failed \(batch_size=32/seed1; why is shown above\)"):
+        run_sweep(SPEC, out, workers=2)
+
+    assert [(row["setting"], row["seed"]) for row in read_summary(out)] == [
+        ("batch_size=32", "0"), ("batch_size=64", "0"), ("batch_size=64", "1")]
+    assert without_wall_clock(read_log(out / RUNS[2] / "progress.csv")) == without_wall_clock(
+        read_log(local_sweep / RUNS[2] / "progress.csv"))
 
 
 def test_a_sweep_on_ray_started_here_gives_the_summary_of_local_workers(local_sweep, tmp_path):

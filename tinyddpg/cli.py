@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import sys
 from pathlib import Path
 
-from .config import PRESETS, TrainConfig, field_help, field_names, parse_value, preset, validate, with_overrides
+from .config import PRESETS, field_help, field_names, parse_value, preset, validate, with_overrides
 from .errors import ConfigError, TinyDDPGError
 
 OPTION_ALIASES = {"env_id": ["--env"]}
@@ -62,9 +61,9 @@ def command_train(args) -> int:
 
 
 def command_evaluate(args) -> int:
+    from .envs import make_env
     from .render import record_gif
     from .train import evaluate, load_agent
-    from .envs import make_env
 
     agent, config = load_agent(args.run)
     returns = evaluate(agent, make_env(config.env_id), args.episodes, config.seed)

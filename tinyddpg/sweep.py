@@ -31,18 +31,13 @@ from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from dataclasses import dataclass
 from pathlib import Path
 
+from threadpoolctl import threadpool_limits
+
 from .checkpoint import CHECKPOINT_FILE, load_checkpoint
-from .config import (
-    TrainConfig,
-    did_you_mean,
-    field_names,
-    parse_value,
-    preset,
-    validate,
-    with_overrides,
-)
+from .config import TrainConfig, did_you_mean, field_names, parse_value, preset, validate, with_overrides
 from .envs import env_spec, make_env
 from .errors import ConfigError, TinyDDPGError
+from .plot import plot_runs
 from .runlog import LOG_FILE, read_log
 from .train import CONFIG_FILE, PLOT_FILE, TrainingInterrupted, train
 
@@ -50,6 +45,10 @@ SPEC_FILE = "sweep.json"
 SUMMARY_FILE = "summary.csv"
 SUMMARY_COLUMNS = ("setting", "seed", "steps", "final_eval_return", "best_eval_return", "steps_per_s")
 RAY_RETRIES = 3  # Ray re-runs a task whose worker or node died; the task then resumes from the run's checkpoint
+# One BLAS thread per run: a sweep fills the cores with runs side by side, and a run's results then do not depend
+# on --workers or Ray (OpenBLAS with 2 threads sums batch-256 products in another order than with 1, and on a busy
+# machine its threads wait on each other: about 10x slower than 1 thread in our measurement).
+BLAS_THREADS = 1
 
 
 class SweepFailed(TinyDDPGError):
@@ -191,13 +190,9 @@ def _text(value) -> str:
 
 
 # --- one run, in a worker process or a Ray task ---------------------------------------------------------------
-def run_one(run: SweepRun, blas_threads: int) -> RunResult:
+def run_one(run: SweepRun) -> RunResult:
     """Skip, resume or start the run; never raises (a failure comes back as RunResult.error)."""
-    from threadpoolctl import threadpool_limits
-
-    from .plot import plot_runs
-
-    threadpool_limits(blas_threads)
+    threadpool_limits(BLAS_THREADS)
     try:
         step = _checkpoint_step(run) if (run.run_dir / CHECKPOINT_FILE).exists() else None
         if step is not None and step >= run.config.steps:
@@ -209,7 +204,7 @@ def run_one(run: SweepRun, blas_threads: int) -> RunResult:
     except TrainingInterrupted as stop:  # Ctrl-C: the checkpoint is saved
         reason = str(stop).split(";")[0]
         return RunResult(run.setting, run.seed, error=f"{reason}; it resumes when the sweep is run again")
-    except Exception as error:  # noqa: BLE001 - reported by the sweep, the other runs go on
+    except Exception as error:
         if not isinstance(error, TinyDDPGError):
             traceback.print_exc()
         return RunResult(run.setting, run.seed, error=f"{type(error).__name__}: {error}")
@@ -239,12 +234,12 @@ def summarize(run: SweepRun, action: str, steps: int) -> RunResult:
                      steps_per_s=round(previous / seconds, 1) if seconds else float("nan"))
 
 
-def _init_worker(blas_threads: int) -> None:
-    """Runs in each new local worker: Ctrl-C is left to the training loop (which saves and stops) and BLAS
-    libraries loaded later get the same thread limit."""
+def _init_worker() -> None:
+    """Runs in each new local worker: Ctrl-C is left to the training loop (which saves and stops), and BLAS
+    libraries loaded later get the same thread limit as those already loaded (limited in run_one)."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     for variable in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
-        os.environ[variable] = str(blas_threads)
+        os.environ[variable] = str(BLAS_THREADS)
 
 
 # --- executing the runs ---------------------------------------------------------------------------------------
@@ -252,23 +247,22 @@ Report = Callable[[SweepRun, RunResult], None]
 
 
 def run_local(runs: list[SweepRun], workers: int, report: Report) -> None:
-    """Runs in `workers` spawned processes, each BLAS limited to cores // workers threads. Only as many runs are
-    handed out as there are workers, so that after a Ctrl-C no queued run starts."""
-    threads = max(1, (os.cpu_count() or 1) // workers)
+    """Runs in `workers` spawned processes. Only as many runs are handed out as there are workers, so that after
+    a Ctrl-C no queued run starts."""
     context = multiprocessing.get_context("spawn")
     waiting, running = iter(runs), {}
-    with ProcessPoolExecutor(workers, mp_context=context, initializer=_init_worker, initargs=(threads,)) as pool:
+    with ProcessPoolExecutor(workers, mp_context=context, initializer=_init_worker) as pool:
 
         def hand_out() -> None:
             for run in itertools.islice(waiting, workers - len(running)):
-                running[pool.submit(run_one, run, threads)] = run
+                running[pool.submit(run_one, run)] = run
 
         def collect(futures) -> None:
             for future in futures:
                 run = running.pop(future)
                 try:
                     result = future.result()
-                except Exception as error:  # noqa: BLE001 - the worker process died (killed, out of memory)
+                except Exception as error:
                     result = RunResult(run.setting, run.seed, error=f"{type(error).__name__}: {error}")
                 report(run, result)
 
@@ -293,7 +287,7 @@ def run_ray(runs: list[SweepRun], address: str, report: Report) -> None:
     if not ray.is_initialized():
         ray.init(address=address)
     task = ray.remote(num_cpus=1, max_retries=RAY_RETRIES)(run_one)
-    pending = {task.remote(run, 1): run for run in runs}
+    pending = {task.remote(run): run for run in runs}
     try:
         while pending:
             [ready], _ = ray.wait(list(pending), num_returns=1)
@@ -313,9 +307,7 @@ def run_sweep(spec: SweepSpec, out_dir: Path, workers: int | None = None, ray_ad
     """Run (or resume) every run of the sweep, then write DIR/summary.csv and DIR/curve.png.
 
     Progress goes to stderr; raises SweepFailed (after writing the summary) if some runs failed."""
-    from .plot import plot_runs
-
-    out_dir = Path(out_dir)
+    out_dir = Path(out_dir).absolute()  # Ray workers do not share this process's working directory
     if workers is not None and (workers < 1 or ray_address):
         raise ConfigError(f"--workers {workers}: must be >= 1" if workers < 1 else
                           "--workers is for local runs; on Ray the cluster's CPUs decide how many run at once")

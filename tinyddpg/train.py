@@ -41,8 +41,11 @@ class TrainingInterrupted(TinyDDPGError):
     """Training stopped by a signal after saving; `signal_number` tells which."""
 
     def __init__(self, message: str, signal_number: int):
-        super().__init__(message)
+        super().__init__(message, signal_number)  # both in args, so it pickles across worker processes
         self.signal_number = signal_number
+
+    def __str__(self) -> str:
+        return self.args[0]
 
 
 @dataclass
