@@ -6,6 +6,7 @@ import argparse
 import sys
 from pathlib import Path
 
+from .backend import limit_blas_threads
 from .config import PRESETS, field_help, field_names, parse_value, preset, validate, with_overrides
 from .errors import ConfigError, TinyDDPGError
 
@@ -51,8 +52,9 @@ def command_train(args) -> int:
             raise ConfigError(f"{out_dir} already holds a run; continue it with `tinyddpg train --resume {out_dir}` "
                               f"or choose another folder with --out")
     validate(config)
-    print(f"training {config.env_id} for {config.steps:,} steps (seed {config.seed}, backend {config.backend}) "
-          f"-> {out_dir}", file=sys.stderr)
+    threads = limit_blas_threads(args.threads)
+    print(f"training {config.env_id} for {config.steps:,} steps (seed {config.seed}, backend {config.backend}, "
+          f"{threads}) -> {out_dir}", file=sys.stderr)
     train(config, out_dir, resume=bool(args.resume), show_progress=not args.quiet)
     plot_runs([out_dir], out_dir / PLOT_FILE)
     print(f"done: log {out_dir / 'progress.csv'}, checkpoint {out_dir / 'checkpoint.npz'}, "
@@ -116,6 +118,8 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--out", metavar="DIR", help="run folder (default: runs/<preset>-seed<seed>)")
     train.add_argument("--resume", metavar="DIR", help="continue the run in DIR from its checkpoint (only --steps may change)")
     train.add_argument("--quiet", action="store_true", help="no progress line")
+    train.add_argument("--threads", type=int, metavar="N", help="BLAS threads for NumPy (default: one per core); "
+                       "1 is best when other processes share the cores")
     add_setting_options(train)
     train.set_defaults(handler=command_train)
 

@@ -82,7 +82,10 @@ def plot_runs(paths, output: Path, title: str | None = None) -> Path:
         _draw(q_axis, [column(rows, "mean_q") for rows in logs], color, f"mean Q, {label}", linestyle="--")
     returns_axis.set_ylabel("evaluation return (noise off)")
     returns_axis.set_title(title or "tinyddpg learning curve: mean over seeds, band = min to max")
-    returns_axis.legend(loc="lower right", fontsize="small")
+    if returns_axis.get_legend_handles_labels()[0]:
+        returns_axis.legend(loc="lower right", fontsize="small")
+    else:
+        returns_axis.text(0.5, 0.5, "no evaluation yet", transform=returns_axis.transAxes, ha="center")
     returns_axis.grid(alpha=0.3)
     loss_axis.set_yscale("log")
     loss_axis.set_ylabel("critic loss (solid, log scale)")
