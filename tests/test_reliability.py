@@ -1,6 +1,7 @@
 """Bad input gets a clear error before any work; saved state survives signals, kill -9, NaN and disk faults."""
 
 import errno
+import json
 import os
 import pickle
 import signal
@@ -133,7 +134,6 @@ class CreatesAFile:
 def crafted_checkpoints(good_run, tmp_path):
     good = (good_run / "checkpoint.npz").read_bytes()
     arrays, meta = ckpt.load_checkpoint(good_run / "checkpoint.npz")
-    import json
     return {
         "truncated": (lambda p: p.write_bytes(good[: len(good) // 2]), "is truncated or corrupt"),
         "random bytes": (lambda p: p.write_bytes(np.random.default_rng(0).bytes(5000)), "is truncated or corrupt"),
@@ -160,6 +160,16 @@ def test_crafted_checkpoints_are_refused_cleanly(good_run, tmp_path, case):
     assert_clean_error(cli("train", "--resume", str(out)), message)
     assert not (tmp_path / "pwned").exists()
     assert pickle  # the payload class above is picklable; loading it is what must never happen
+
+
+def test_saved_config_with_an_unknown_setting_is_refused_and_an_old_layout_migrated(good_run):
+    from tinyddpg.config import TrainConfig
+
+    config = json.loads((good_run / "config.json").read_text())
+    with pytest.raises(ConfigError, match="saved config has settings this tinyddpg does not know: warp_drive"):
+        TrainConfig.from_json(json.dumps({**config, "warp_drive": 9}))
+    old_layout = {**config, "normalize_obs": True, "agent": {k: v for k, v in config["agent"].items() if k != "normalize_obs"}}
+    assert TrainConfig.from_json(json.dumps(old_layout)).agent.normalize_obs is True
 
 
 def test_missing_checkpoint_and_missing_folder(tmp_path, good_run):

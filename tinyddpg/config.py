@@ -40,8 +40,16 @@ class TrainConfig:
 
     @classmethod
     def from_json(cls, text: str) -> TrainConfig:
+        """The config saved by to_json. Settings moved since (normalize_obs, once a loop setting, now belongs to
+        the agent) are moved back; a setting this version does not know is a ConfigError, not a crash."""
         data = json.loads(text)
         agent = data.pop("agent")
+        if "normalize_obs" in data:
+            agent["normalize_obs"] = data.pop("normalize_obs")
+        known = field_names()
+        unknown = [name for name in [*data, *agent] if name not in known]
+        if unknown:
+            raise ConfigError(f"saved config has settings this tinyddpg does not know: {', '.join(unknown)}")
         return cls(**data, agent=DDPGConfig(**{**agent, "hidden": tuple(agent["hidden"])}))
 
 
