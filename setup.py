@@ -1,10 +1,12 @@
+from pathlib import Path
+
 from setuptools import find_packages, setup
 
 setup(
     name="tinyddpg",
     version="0.1.0",
     description="A from-scratch DDPG engine: hand-written layers, backward passes and Adam on NumPy or CuPy",
-    long_description=open("README.md", encoding="utf-8").read(),
+    long_description=(Path(__file__).parent / "README.md").read_text(encoding="utf-8"),
     long_description_content_type="text/markdown",
     python_requires=">=3.10",
     packages=find_packages(include=["tinyddpg", "tinyddpg.*"]),

@@ -62,12 +62,12 @@ sys.path.insert(0, str(REPO_ROOT / "tests"))  # the PyTorch DDPG that the parity
 import numpy as np
 import threadpoolctl
 import torch
+from torch_reference import TorchDDPG
 
 from tinyddpg.agent import DDPG, DDPGConfig
 from tinyddpg.backend import Backend, get_backend, make_rng
 from tinyddpg.buffer import ReplayBuffer
 from tinyddpg.errors import ConfigError
-from torch_reference import TorchDDPG
 
 BATCH_SIZE = 256
 
@@ -79,10 +79,14 @@ class Shape:
     obs_dim: int
     action_dim: int
     action_bound: float  # actions lie in [-bound, bound]
+    batch: int = BATCH_SIZE
 
 
 SHAPES = (Shape("pendulum", (400, 300), 3, 1, 2.0), Shape("halfcheetah", (256, 256), 17, 6, 1.0))
 HALFCHEETAH = SHAPES[1]
+# --size-sweep: when does a bigger network or batch make a GPU pay off? (HalfCheetah-sized inputs)
+SIZE_SWEEP = tuple(Shape(f"B={batch}", (width, width), 17, 6, 1.0, batch)
+                   for width in (256, 512, 1024) for batch in (256, 1024))
 
 
 @dataclass(frozen=True)
@@ -183,7 +187,7 @@ def paired_ratio(a: list[float], b: list[float]) -> Stat:
 
 def make_agent(shape: Shape, backend: Backend, seed: int = 0) -> DDPG:
     low, high = -shape.action_bound * np.ones(shape.action_dim), shape.action_bound * np.ones(shape.action_dim)
-    config = DDPGConfig(hidden=shape.hidden, batch_size=BATCH_SIZE)
+    config = DDPGConfig(hidden=shape.hidden, batch_size=shape.batch)
     return DDPG(shape.obs_dim, shape.action_dim, low, high, config, backend=backend, rng=make_rng(seed))
 
 
@@ -249,10 +253,11 @@ def backward_products(net: str, sizes, batch: int, param_grads: bool, input_grad
     return products
 
 
-def update_products(shape: Shape, batch: int = BATCH_SIZE) -> list[Product]:
+def update_products(shape: Shape) -> list[Product]:
     """The matrix products of one tinyddpg DDPG.update, in the order agent.py performs them."""
     actor = (shape.obs_dim, *shape.hidden, shape.action_dim)
     critic = (shape.obs_dim + shape.action_dim, *shape.hidden, 1)
+    batch = shape.batch
     return [
         *forward_products("target actor", actor, batch),  # 1. TD target
         *forward_products("target critic", critic, batch),
@@ -307,7 +312,7 @@ def measure_update(shape: Shape, device: Device, plan: Plan) -> Row:
     backend = device.backend
     agent = make_agent(shape, backend)
     peer = TorchDDPG(agent, torch.float32, device.torch_device)
-    batch = filled_buffer(10_000, shape, backend, chunk=10_000).sample(BATCH_SIZE)  # views, as in training
+    batch = filled_buffer(10_000, shape, backend, chunk=10_000).sample(shape.batch)  # views, as in training
     tbatch = peer.tensors([backend.to_host(x) for x in batch])
     products = update_products(shape)
     floor = matmul_floor(products, device)
@@ -410,13 +415,16 @@ def print_settings(info: dict, plan: Plan) -> None:
           f"warm-up {plan.warmup}; figures are median (min-max) of the repeat medians")
 
 
-def print_tables(updates: list[Row], calls: list[Row], sample: Row) -> None:
-    def fmt(stat, digits=2):
-        return stat.text(digits) if stat is not None else "-"
+def fmt(stat, digits=2):
+    return stat.text(digits) if stat is not None else "-"
 
-    header = f"{'what':<38} {'tinyddpg':>20} {'torch':>20} {'tiny/torch':>17}"
-    print("\n== one DDPG update, batch 256, ms per update")
-    print(f"{header} {'floor':>20} {'update/floor':>17}")
+
+HEADER = f"{'what':<38} {'tinyddpg':>20} {'torch':>20} {'tiny/torch':>17}"
+
+
+def print_update_table(updates: list[Row]) -> None:
+    print("\n== one DDPG update, ms per update (batch 256 unless named)")
+    print(f"{HEADER} {'floor':>20} {'update/floor':>17}")
     for row in updates:
         print(f"{row.what:<38} {fmt(row.tinyddpg):>20} {fmt(row.torch):>20} {fmt(row.ratio):>17} "
               f"{fmt(row.floor):>20} {fmt(row.floor_ratio):>17}")
@@ -424,9 +432,13 @@ def print_tables(updates: list[Row], calls: list[Row], sample: Row) -> None:
         e = row.extra
         print(f"  floor {row.what}: {e['floor_products']} products, {e['floor_mflop']:.1f} MFLOP, "
               f"{e['floor_gflops']:.1f} GFLOP/s")
+
+
+def print_tables(updates: list[Row], calls: list[Row], sample: Row) -> None:
+    print_update_table(updates)
     print("\n== acting and sampling, microseconds per call")
-    print(header)
-    for row in calls + [sample]:
+    print(HEADER)
+    for row in [*calls, sample]:
         print(f"{row.what:<38} {fmt(row.tinyddpg, 1):>20} {fmt(row.torch, 1):>20} {fmt(row.ratio):>17}")
     e = sample.extra
     print(f"  buffer memory: nbytes {e['nbytes'] / 1e6:.1f} MB (rows array {e['rows_nbytes'] / 1e6:.1f} MB) vs raw "
@@ -446,6 +458,8 @@ def parse_args(argv=None):
     parser.add_argument("--quick", action="store_true", help="tiny run: 2 repeats, few iterations, small buffer")
     parser.add_argument("--threads", type=int, default=1, help="threads for BOTH NumPy BLAS and torch (default 1)")
     parser.add_argument("--json", metavar="PATH", help="also write the results as JSON")
+    parser.add_argument("--size-sweep", action="store_true",
+                        help="only the update, at hidden 256-256 to 1024-1024 and batch 256 and 1024 (obs 17, action 6)")
     args = parser.parse_args(argv)
     if args.repeats < 1 or args.threads < 1:
         parser.error("--repeats and --threads must be at least 1")
@@ -463,6 +477,12 @@ def main(argv=None) -> int:
     plan = make_plan(args)
     info = settings(args, device)
     print_settings(info, plan)
+    if args.size_sweep:
+        updates = [measure_update(shape, device, plan) for shape in SIZE_SWEEP]
+        print_update_table(updates)
+        if args.json:
+            write_json(args.json, info, updates)
+        return 0
     updates = [measure_update(shape, device, plan) for shape in SHAPES]
     calls = [measure_act(shape, device, plan) for shape in SHAPES]
     sample = measure_sample(device, plan)
