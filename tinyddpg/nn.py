@@ -97,15 +97,15 @@ class ReLU(Module):
 
     def __init__(self, backend: Backend):
         self.backend = backend
-        self.positive = None
+        self.y = None
 
     def forward(self, x):
-        self.positive = x > 0  # (B, n) booleans
-        return self.backend.xp.where(self.positive, x, 0.0)
+        self.y = self.backend.xp.maximum(x, 0.0)
+        return self.y
 
     def backward(self, dout, need_input_grad: bool = True, need_param_grads: bool = True):
-        """dx = dout * [x > 0]  (the subgradient 0 is used at x = 0)."""
-        return self.backend.xp.where(self.positive, dout, 0.0)
+        """dx = dout * [x > 0], where [x > 0] = [y > 0]  (the subgradient 0 is used at x = 0)."""
+        return self.backend.xp.where(self.y > 0, dout, 0.0)
 
 
 class Tanh(Module):
