@@ -16,31 +16,23 @@ import numpy as np
 from .agent import DDPG, DDPGConfig
 from .backend import Backend, get_backend, make_rng
 from .buffer import Batch
-from .gradcheck import GradCheckReport, check_gradients
+from .gradcheck import GradCheckReport, check_gradients, parameters_and_gradients
 
 CHECK_FINAL_INIT_BOUND = 0.3
-
-
-def _host_grads(net) -> dict[str, np.ndarray]:
-    return {key: net.backend.to_host(g).copy() for key, g in zip(net.param_keys(), net.grads())}
-
-
-def _params(net) -> dict:
-    return dict(zip(net.param_keys(), net.parameters()))
 
 
 def critic_loss_report(agent: DDPG, batch: Batch, **options) -> GradCheckReport:
     y = agent.td_target(batch)
     agent.compute_critic_gradients(batch, y)
-    return check_gradients(lambda: agent.compute_critic_gradients(batch, y)[0], _params(agent.critic),
-                           _host_grads(agent.critic), agent.backend, title="critic loss L_Q = mean((Q(s,a) - y)^2)",
+    return check_gradients(lambda: agent.compute_critic_gradients(batch, y)[0], *parameters_and_gradients(agent.critic),
+                           agent.backend, title="critic loss L_Q = mean((Q(s,a) - y)^2)",
                            **options)
 
 
 def actor_loss_report(agent: DDPG, batch: Batch, **options) -> GradCheckReport:
     agent.compute_actor_gradients(batch)
-    return check_gradients(lambda: agent.compute_actor_gradients(batch), _params(agent.actor),
-                           _host_grads(agent.actor), agent.backend, title="actor loss L_mu = -mean(Q(s, mu(s)))",
+    return check_gradients(lambda: agent.compute_actor_gradients(batch), *parameters_and_gradients(agent.actor),
+                           agent.backend, title="actor loss L_mu = -mean(Q(s, mu(s)))",
                            **options)
 
 

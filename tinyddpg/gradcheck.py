@@ -98,6 +98,13 @@ def check_gradients(loss: Callable[[], float], arrays: dict, analytic: dict, bac
     return GradCheckReport(title, rows)
 
 
+def parameters_and_gradients(module) -> tuple[dict, dict[str, np.ndarray]]:
+    """(key -> parameter array, key -> host copy of its current gradient), keyed like "0.W", for check_gradients."""
+    keys = module.param_keys()
+    return (dict(zip(keys, module.parameters())),
+            {key: module.backend.to_host(g).copy() for key, g in zip(keys, module.grads())})
+
+
 def check_module(module, x, *, title: str | None = None, step: float = DEFAULT_STEP, max_entries: int | None = None,
                  seed: int = 0) -> GradCheckReport:
     """Check a module's input gradient and every parameter gradient.
@@ -110,11 +117,9 @@ def check_module(module, x, *, title: str | None = None, step: float = DEFAULT_S
     G = backend.to_device(rng.normal(size=tuple(y.shape)))
     module.zero_grad()
     dx = module.backward(G)
-    analytic = {"input": backend.to_host(dx).copy()}
-    arrays = {"input": x}
-    for key, p, g in zip(module.param_keys(), module.parameters(), module.grads()):
-        analytic[key] = backend.to_host(g).copy()
-        arrays[key] = p
+    params, grads = parameters_and_gradients(module)
+    arrays = {"input": x, **params}
+    analytic = {"input": backend.to_host(dx).copy(), **grads}
 
     def loss() -> float:
         return float(backend.xp.sum(module.forward(x) * G))

@@ -2,22 +2,12 @@
 
 from __future__ import annotations
 
-import itertools
-
 import numpy as np
 
 from .backend import Backend
-from .nn import Dense, Module, ReLU, Sequential, Tanh
+from .nn import Module, Sequential, Tanh, mlp_layers
 
 FINAL_INIT_BOUND = 3e-3  # DDPG paper, section 7: final layers uniform(-3e-3, 3e-3), so early outputs are near 0
-
-
-def hidden_layers(sizes, backend: Backend, rng: np.random.Generator) -> list[Module]:
-    """Dense-ReLU pairs for sizes = (in, hidden_1, ..., hidden_k)."""
-    layers: list[Module] = []
-    for fan_in, fan_out in itertools.pairwise(sizes):
-        layers += [Dense(fan_in, fan_out, backend=backend, rng=rng), ReLU(backend)]
-    return layers
 
 
 class ScaleShift(Module):
@@ -44,10 +34,8 @@ class Actor(Sequential):
 
     def __init__(self, obs_dim: int, action_dim: int, low, high, hidden=(400, 300), *, backend: Backend,
                  rng: np.random.Generator, final_init_bound: float | None = FINAL_INIT_BOUND):
-        layers = hidden_layers((obs_dim, *hidden), backend, rng)
-        layers += [Dense(hidden[-1], action_dim, backend=backend, rng=rng, init_bound=final_init_bound),
-                   Tanh(backend), ScaleShift(low, high, backend)]
-        super().__init__(*layers, backend=backend)
+        layers = mlp_layers((obs_dim, *hidden, action_dim), backend=backend, rng=rng, final_init_bound=final_init_bound)
+        super().__init__(*layers, Tanh(backend), ScaleShift(low, high, backend), backend=backend)
 
 
 class Critic(Sequential):
@@ -62,8 +50,7 @@ class Critic(Sequential):
     def __init__(self, obs_dim: int, action_dim: int, hidden=(400, 300), *, backend: Backend,
                  rng: np.random.Generator, final_init_bound: float | None = FINAL_INIT_BOUND):
         self.obs_dim = obs_dim
-        layers = hidden_layers((obs_dim + action_dim, *hidden), backend, rng)
-        layers.append(Dense(hidden[-1], 1, backend=backend, rng=rng, init_bound=final_init_bound))
+        layers = mlp_layers((obs_dim + action_dim, *hidden, 1), backend=backend, rng=rng, final_init_bound=final_init_bound)
         super().__init__(*layers, backend=backend)
 
     def forward(self, obs, action):

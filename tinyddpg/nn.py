@@ -100,8 +100,8 @@ class ReLU(Module):
         self.positive = None
 
     def forward(self, x):
-        # A 0/1 mask in x's dtype, multiplied: measured 3x faster than xp.maximum(x, 0) and 30x faster than
-        # xp.where(x > 0, x, 0) in NumPy, whose where() with a scalar branch takes a slow generic path.
+        # A 0/1 mask in x's dtype, multiplied. NumPy's where() with a scalar branch takes a slow generic path:
+        # xp.where(mask, dout, 0) measured 36x slower than this multiply at (256, 400).
         self.positive = self.backend.xp.astype(x > 0, x.dtype)  # (B, n): 1 where x > 0, else 0
         return x * self.positive
 
@@ -182,15 +182,19 @@ class Sequential(Module):
         return flat_params, flat_grads
 
 
+def mlp_layers(sizes, *, backend: Backend, rng: np.random.Generator, final_init_bound: float | None = None) -> list[Module]:
+    """The layers Dense, ReLU, ..., Dense for sizes = (in, hidden..., out); the last Dense starts
+    uniform(-final_init_bound, final_init_bound) when given. Weights are drawn first layer first."""
+    layers: list[Module] = []
+    for fan_in, fan_out in itertools.pairwise(sizes[:-1]):
+        layers += [Dense(fan_in, fan_out, backend=backend, rng=rng), ReLU(backend)]
+    return [*layers, Dense(sizes[-2], sizes[-1], backend=backend, rng=rng, init_bound=final_init_bound)]
+
+
 def mlp(sizes, *, backend: Backend, rng: np.random.Generator, output_activation: type[Module] | None = None,
         final_init_bound: float | None = None) -> Sequential:
     """Dense-ReLU-...-Dense for sizes = (in, hidden..., out), optionally followed by an output activation."""
-    layers: list[Module] = []
-    for i, (fan_in, fan_out) in enumerate(itertools.pairwise(sizes)):
-        is_last = i == len(sizes) - 2
-        layers.append(Dense(fan_in, fan_out, backend=backend, rng=rng, init_bound=final_init_bound if is_last else None))
-        if not is_last:
-            layers.append(ReLU(backend))
+    layers = mlp_layers(sizes, backend=backend, rng=rng, final_init_bound=final_init_bound)
     if output_activation is not None:
         layers.append(output_activation(backend))
     return Sequential(*layers, backend=backend)
