@@ -37,7 +37,7 @@ WARMUP_STEPS = 1_000  # a multiple of both presets' episode lengths (200 and 1,0
 def tinyddpg_steps_per_s(preset_name: str, learning_steps: int) -> float:
     sys.path.insert(0, str(REPO_ROOT))
     from tinyddpg.config import preset, with_overrides
-    from tinyddpg.runlog import read_log
+    from tinyddpg.runlog import logged_steps_per_s, read_log
     from tinyddpg.train import Run
 
     total = WARMUP_STEPS + learning_steps
@@ -46,14 +46,7 @@ def tinyddpg_steps_per_s(preset_name: str, learning_steps: int) -> float:
         "checkpoint_every": total + 1, "save_buffer": False})
     with tempfile.TemporaryDirectory() as out:
         Run(config, Path(out)).train(show_progress=False)
-        rows = read_log(Path(out) / "progress.csv")
-    seconds, previous = 0.0, 0
-    for row in rows:
-        step = int(row["step"])
-        if previous >= WARMUP_STEPS:
-            seconds += (step - previous) / float(row["steps_per_s"])
-        previous = step
-    return (previous - WARMUP_STEPS) / seconds
+        return logged_steps_per_s(read_log(Path(out) / "progress.csv"), after_step=WARMUP_STEPS)
 
 
 def torch_steps_per_s(preset_name: str, learning_steps: int) -> float:

@@ -14,6 +14,7 @@ Only `terminated` stops bootstrapping; a time-limit truncation does not (the tra
 
 from __future__ import annotations
 
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -85,6 +86,16 @@ class DDPG:
         """Evaluation mode: act() is deterministic (no noise) and update() refuses to run."""
         self.training = False
         return self
+
+    @contextmanager
+    def evaluation(self):
+        """Evaluation mode inside a with-block; the previous mode comes back afterwards, even on an error."""
+        was_training = self.training
+        self.eval()
+        try:
+            yield self
+        finally:
+            self.training = was_training
 
     # --- acting ---------------------------------------------------------------------------------------------
     def observe(self, obs) -> None:

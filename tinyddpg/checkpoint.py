@@ -43,25 +43,34 @@ def save_checkpoint(path: Path, arrays: dict[str, np.ndarray], meta: dict) -> No
 
 def load_checkpoint(path: Path) -> tuple[dict[str, np.ndarray], dict]:
     """Read (arrays, meta) from path, refusing anything that is not a whole tinyddpg checkpoint of a known version."""
-    path = Path(path)
+    return _read_checkpoint(Path(path), with_arrays=True)
+
+
+def read_checkpoint_meta(path: Path) -> dict:
+    """Only the metadata (config, counters, random state), with the same checks: the arrays stay on disk."""
+    return _read_checkpoint(Path(path), with_arrays=False)[1]
+
+
+def _read_checkpoint(path: Path, with_arrays: bool) -> tuple[dict[str, np.ndarray], dict]:
     if not path.is_file():
         raise CheckpointError(f"no checkpoint at {path}: the file does not exist")
     with open(path, "rb") as file:
         if file.read(4) != ZIP_SIGNATURE:
             raise CheckpointError(f"{path} is truncated or corrupt (it is not an .npz archive)")
     try:
-        with np.load(path, allow_pickle=False) as archive:
-            arrays = {key: archive[key] for key in archive.files}
+        with np.load(path, allow_pickle=False) as archive:  # an .npz reads each entry only when asked
+            meta_entry = archive["meta"] if "meta" in archive.files else None
+            arrays = {key: archive[key] for key in archive.files if key != "meta"} if with_arrays else {}
     except ValueError as error:
         if "allow_pickle" in str(error):
             raise CheckpointError(f"{path} holds object arrays, which would need unpickling; refused") from None
         raise CheckpointError(f"{path} is not a readable checkpoint ({error})") from None
     except (OSError, zipfile.BadZipFile, EOFError, KeyError) as error:
         raise CheckpointError(f"{path} is truncated or corrupt ({type(error).__name__}: {error})") from None
-    if "meta" not in arrays or arrays["meta"].dtype.kind != "U":
+    if meta_entry is None or meta_entry.dtype.kind != "U":
         raise CheckpointError(f"{path} is not a tinyddpg checkpoint (it has no metadata entry)")
     try:
-        meta = json.loads(str(arrays.pop("meta")))
+        meta = json.loads(str(meta_entry))
     except json.JSONDecodeError as error:
         raise CheckpointError(f"{path} has unreadable metadata ({error})") from None
     if meta.get("format") != FORMAT_NAME:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 from pathlib import Path
 
@@ -30,10 +31,8 @@ def record_gif(agent: DDPG, env_id: str, path: Path, run_seed: int, fps: int = 3
         raise RenderError(f"{env_id} cannot render on this machine ({type(error).__name__}: {error}). For MuJoCo "
                           f"environments set MUJOCO_GL=egl (with a GPU driver) or MUJOCO_GL=osmesa (with "
                           f"libosmesa6 installed); the evaluation returns above are unaffected") from None
-    was_training = agent.training
-    agent.eval()
     frames, done = [], False
-    try:
+    with agent.evaluation(), contextlib.closing(env):
         while not done:
             obs, _, terminated, truncated, _ = env.step(agent.act(obs))
             done = terminated or truncated
@@ -41,8 +40,5 @@ def record_gif(agent: DDPG, env_id: str, path: Path, run_seed: int, fps: int = 3
             image = image.resize((FRAME_WIDTH, round(FRAME_WIDTH * image.height / image.width)))
             ImageDraw.Draw(image).text((4, 4), f"step {len(frames) + 1}", fill=(0, 0, 0))  # also keeps frames distinct
             frames.append(image)
-    finally:
-        agent.training = was_training
-        env.close()
     frames[0].save(path, save_all=True, append_images=frames[1:], duration=round(1000 / fps), loop=0)
     return len(frames)

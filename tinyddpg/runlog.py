@@ -59,3 +59,16 @@ def read_log(path: Path) -> list[dict[str, str]]:
     if lines and not lines[-1].endswith("\n"):
         lines = lines[:-1]
     return [row for row in csv.DictReader(lines) if None not in row.values() and len(row) == len(COLUMNS)]
+
+
+def logged_steps_per_s(rows: list[dict[str, str]], after_step: int = 0) -> float:
+    """Environment steps per second over the rows after `after_step`, from the steps_per_s column, so the time
+    between the sessions of a resumed run is not counted; NaN when no row has a rate."""
+    steps, seconds, previous = 0, 0.0, 0
+    for row in rows:
+        step, rate = int(row["step"]), float(row["steps_per_s"] or 0)
+        if previous >= after_step and rate > 0:
+            steps += step - previous
+            seconds += (step - previous) / rate
+        previous = step
+    return steps / seconds if seconds else float("nan")

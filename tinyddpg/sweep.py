@@ -33,12 +33,12 @@ from pathlib import Path
 
 from threadpoolctl import threadpool_limits
 
-from .checkpoint import CHECKPOINT_FILE, load_checkpoint
+from .checkpoint import CHECKPOINT_FILE, read_checkpoint_meta
 from .config import TrainConfig, did_you_mean, field_names, parse_value, preset, validate, with_overrides
 from .envs import env_spec, make_env
 from .errors import ConfigError, TinyDDPGError
 from .plot import plot_runs
-from .runlog import LOG_FILE, read_log
+from .runlog import LOG_FILE, logged_steps_per_s, read_log
 from .train import CONFIG_FILE, PLOT_FILE, TrainingInterrupted, train
 
 SPEC_FILE = "sweep.json"
@@ -211,7 +211,7 @@ def run_one(run: SweepRun) -> RunResult:
 
 
 def _checkpoint_step(run: SweepRun) -> int:
-    _, meta = load_checkpoint(run.run_dir / CHECKPOINT_FILE)
+    meta = read_checkpoint_meta(run.run_dir / CHECKPOINT_FILE)
     saved = TrainConfig.from_json(meta["config"])
     if dataclasses.replace(saved, steps=run.config.steps) != run.config:
         raise ConfigError(f"{run.run_dir} holds a run with other settings than this sweep gives it "
@@ -223,15 +223,10 @@ def summarize(run: SweepRun, action: str, steps: int) -> RunResult:
     """Final and best evaluation return and the training speed (logged steps / their training time) from the log."""
     rows = read_log(run.run_dir / LOG_FILE)
     returns = [float(r["eval_return_mean"]) for r in rows if r["eval_return_mean"]]
-    seconds, previous = 0.0, 0
-    for row in rows:
-        step, rate = int(row["step"]), float(row["steps_per_s"] or 0)
-        seconds += (step - previous) / rate if rate > 0 else 0.0
-        previous = step
     return RunResult(run.setting, run.seed, action, steps=steps,
                      final_eval_return=returns[-1] if returns else float("nan"),
                      best_eval_return=max(returns) if returns else float("nan"),
-                     steps_per_s=round(previous / seconds, 1) if seconds else float("nan"))
+                     steps_per_s=round(logged_steps_per_s(rows), 1))
 
 
 def _init_worker() -> None:

@@ -57,10 +57,8 @@ class Counters:
 
 def evaluate(agent: DDPG, env, episodes: int, run_seed: int) -> np.ndarray:
     """Returns of `episodes` noise-free episodes (agent.eval()); the agent's mode is restored afterwards."""
-    was_training = agent.training
-    agent.eval()
     returns = np.zeros(episodes)
-    try:
+    with agent.evaluation():
         for k in range(episodes):
             obs, _ = env.reset(seed=episode_seed(run_seed, EVAL_STREAM, k))
             done = False
@@ -68,8 +66,6 @@ def evaluate(agent: DDPG, env, episodes: int, run_seed: int) -> np.ndarray:
                 obs, reward, terminated, truncated, _ = env.step(agent.act(obs))
                 returns[k] += float(reward)
                 done = terminated or truncated
-    finally:
-        agent.training = was_training
     return returns
 
 
@@ -132,7 +128,8 @@ class Run:
         progress = Progress(config.steps, enabled=show_progress)
         losses = LossMeans()
         last_return, last_eval = None, None
-        next_checkpoint = (counters.step // config.checkpoint_every + 1) * config.checkpoint_every
+        next_checkpoint = next_multiple(counters.step, config.checkpoint_every)
+        saved_step = counters.step if resume else None  # the step the checkpoint on disk holds
         obs = None  # episodes start lazily, so a checkpoint at an episode end holds the state before the reset
         rate = RateMeter(counters.step)
         try:
@@ -165,9 +162,10 @@ class Run:
                                   steps_per_s=rate.take(counters.step))
                     if episode_ended and counters.step >= next_checkpoint:
                         self.save()
-                        next_checkpoint = (counters.step // config.checkpoint_every + 1) * config.checkpoint_every
+                        saved_step, next_checkpoint = counters.step, next_multiple(counters.step, config.checkpoint_every)
                     progress.show(counters.step, rate.recent(counters.step), counters.episode, last_return, last_eval)
-                self.save()
+                if saved_step != counters.step:
+                    self.save()
                 progress.show(counters.step, rate.recent(counters.step), counters.episode, last_return, last_eval, force=True)
                 if stop.signal is not None:
                     raise TrainingInterrupted(
@@ -194,6 +192,11 @@ class Run:
             raise NumericalError(f"step {self.counters.step + 1}: the action is not finite ({action}); "
                                  f"training stopped, the last checkpoint is untouched")
         return action
+
+
+def next_multiple(step: int, every: int) -> int:
+    """The first multiple of `every` after `step`."""
+    return (step // every + 1) * every
 
 
 def check_gradients_finite(step: int, agent: DDPG) -> None:
@@ -282,8 +285,7 @@ def load_run_config(out_dir: Path) -> TrainConfig:
     out_dir = Path(out_dir)
     checkpoint_path = out_dir / ckpt.CHECKPOINT_FILE
     if checkpoint_path.exists():
-        _, meta = ckpt.load_checkpoint(checkpoint_path)
-        return TrainConfig.from_json(meta["config"])
+        return TrainConfig.from_json(ckpt.read_checkpoint_meta(checkpoint_path)["config"])
     if (out_dir / CONFIG_FILE).exists():
         raise CheckpointError(f"{out_dir} has a config but no checkpoint yet: nothing to resume; start it again")
     raise ConfigError(f"{out_dir} is not a tinyddpg run folder (no {ckpt.CHECKPOINT_FILE})")
