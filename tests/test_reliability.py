@@ -10,30 +10,25 @@ import sys
 import time
 from pathlib import Path
 
+import helpers
 import numpy as np
 import pytest
+from helpers import run_tinyddpg
 from toy_envs import register_toy_envs
 
 from tinyddpg import checkpoint as ckpt
-from tinyddpg.config import preset, with_overrides
 from tinyddpg.errors import CheckpointError, ConfigError, NumericalError
 from tinyddpg.runlog import read_log
 from tinyddpg.train import Run, train
 
 register_toy_envs()
 
-FAST = {"hidden": (32, 32), "batch_size": 32, "random_steps": 100, "update_after": 50, "eval_every": 200,
-        "eval_episodes": 1, "buffer_size": 50_000, "checkpoint_every": 200}
 FAST_CLI = ["--hidden", "32,32", "--batch-size", "32", "--random-steps", "100", "--update-after", "50",
             "--eval-every", "200", "--eval-episodes", "1", "--buffer-size", "50000", "--checkpoint-every", "200", "--quiet"]
 
 
 def fast_config(**overrides):
-    return with_overrides(preset("pendulum"), {**FAST, **overrides})
-
-
-def cli(*args, timeout=300):
-    return subprocess.run([sys.executable, "-m", "tinyddpg", *args], capture_output=True, text=True, timeout=timeout)
+    return helpers.fast_config(**{"eval_episodes": 1, "buffer_size": 50_000, **overrides})  # as FAST_CLI
 
 
 def start_cli(*args):
@@ -67,7 +62,7 @@ def assert_clean_error(result, message):
 ])
 def test_bad_settings_are_refused_before_any_work(tmp_path, args, message):
     out = tmp_path / "run"
-    result = cli("train", "--out", str(out), *args)
+    result = run_tinyddpg("train", "--out", str(out), *args)
     assert message in result.stderr and result.returncode == 2
     assert "Traceback" not in result.stderr
     assert not out.exists()
@@ -75,7 +70,7 @@ def test_bad_settings_are_refused_before_any_work(tmp_path, args, message):
 
 @pytest.mark.skipif(__import__("tinyddpg.backend").backend.cupy_problem() is None, reason="a CUDA device works here")
 def test_cupy_backend_without_a_device_is_refused(tmp_path):
-    assert_clean_error(cli("train", "--out", str(tmp_path / "run"), "--backend", "cupy"),
+    assert_clean_error(run_tinyddpg("train", "--out", str(tmp_path / "run"), "--backend", "cupy"),
                        "backend 'cupy' is not available")
 
 
@@ -156,8 +151,8 @@ def test_crafted_checkpoints_are_refused_cleanly(good_run, tmp_path, case):
     out = copy_run(good_run, tmp_path)
     craft, message = crafted_checkpoints(good_run, tmp_path)[case]
     craft(out / "checkpoint.npz")
-    assert_clean_error(cli("evaluate", str(out), "--episodes", "1"), message)
-    assert_clean_error(cli("train", "--resume", str(out)), message)
+    assert_clean_error(run_tinyddpg("evaluate", str(out), "--episodes", "1"), message)
+    assert_clean_error(run_tinyddpg("train", "--resume", str(out)), message)
     assert not (tmp_path / "pwned").exists()
     assert pickle  # the payload class above is picklable; loading it is what must never happen
 
@@ -173,9 +168,9 @@ def test_saved_config_with_an_unknown_setting_is_refused_and_an_old_layout_migra
 
 
 def test_missing_checkpoint_and_missing_folder(tmp_path, good_run):
-    assert_clean_error(cli("evaluate", str(tmp_path / "nowhere")), "is not a tinyddpg run folder (no checkpoint.npz)")
+    assert_clean_error(run_tinyddpg("evaluate", str(tmp_path / "nowhere")), "is not a tinyddpg run folder (no checkpoint.npz)")
     out = copy_run(good_run, tmp_path)
-    assert_clean_error(cli("train", "--resume", str(out)), "has a config but no checkpoint yet")
+    assert_clean_error(run_tinyddpg("train", "--resume", str(out)), "has a config but no checkpoint yet")
     with pytest.raises(CheckpointError, match=r"no checkpoint at .*: the file does not exist"):
         ckpt.load_checkpoint(out / "checkpoint.npz")
 
@@ -211,7 +206,7 @@ def test_signal_saves_a_checkpoint_and_says_how_to_resume(tmp_path, sent, status
     stopped_at = meta["counters"]["step"]
     assert f"at step {stopped_at};" in stderr and stopped_at > 0
     assert all(int(row["step"]) <= stopped_at for row in read_log(out / "progress.csv"))
-    resumed = cli("train", "--resume", str(out), "--steps", str(stopped_at + 200), "--quiet")
+    resumed = run_tinyddpg("train", "--resume", str(out), "--steps", str(stopped_at + 200), "--quiet")
     assert resumed.returncode == 0, resumed.stderr
 
 
@@ -223,7 +218,7 @@ def test_kill_9_leaves_a_checkpoint_and_log_that_resume_continues(tmp_path):
     process.communicate()
     _, meta = ckpt.load_checkpoint(out / "checkpoint.npz")
     step = meta["counters"]["step"]
-    resumed = cli("train", "--resume", str(out), "--steps", str(step + 400), "--quiet")
+    resumed = run_tinyddpg("train", "--resume", str(out), "--steps", str(step + 400), "--quiet")
     assert resumed.returncode == 0, resumed.stderr
     steps = [int(row["step"]) for row in read_log(out / "progress.csv")]
     assert steps == sorted(set(steps)) and steps[-1] == step + 400  # rows after the checkpoint were replaced
@@ -248,7 +243,7 @@ def test_kill_9_during_a_save_leaves_the_previous_checkpoint_loadable(tmp_path):
         pytest.fail("no kill landed during a save in 30 attempts")
     arrays, meta = ckpt.load_checkpoint(out / "checkpoint.npz")  # the previous checkpoint, whole
     assert meta["counters"]["step"] > 0 and "agent/actor/0.W" in arrays
-    resumed = cli("train", "--resume", str(out), "--steps", str(meta["counters"]["step"] + 200), "--quiet")
+    resumed = run_tinyddpg("train", "--resume", str(out), "--steps", str(meta["counters"]["step"] + 200), "--quiet")
     assert resumed.returncode == 0, resumed.stderr
 
 

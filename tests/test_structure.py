@@ -23,7 +23,8 @@ def test_core_engine_fits_its_line_budget():
 
 @pytest.mark.parametrize("layer", [cls for module in (tinyddpg.nn, tinyddpg.networks)
                                    for _, cls in inspect.getmembers(module, inspect.isclass)
-                                   if "backward" in cls.__dict__], ids=lambda cls: cls.__name__)
+                                   if cls.__module__ == module.__name__ and "backward" in cls.__dict__],
+                         ids=lambda cls: cls.__name__)
 def test_every_backward_states_its_equation_next_to_its_forward(layer):
     assert "forward" in layer.__dict__, f"{layer.__name__}.backward has no forward beside it"
     doc = inspect.getdoc(layer.backward) or ""

@@ -1,14 +1,13 @@
 import csv
 import shutil
-import subprocess
-import sys
 
 import pytest
+from helpers import run_tinyddpg, without_wall_clock
 
 from tinyddpg.config import with_overrides
 from tinyddpg.errors import ConfigError
 from tinyddpg.plot import find_runs, group_runs
-from tinyddpg.runlog import WALL_CLOCK_COLUMNS, read_log
+from tinyddpg.runlog import read_log
 from tinyddpg.sweep import SweepFailed, make_spec, parse_seeds, plan_runs, run_sweep
 from tinyddpg.train import train
 
@@ -18,18 +17,9 @@ SPEC = make_spec("pendulum", "0-1", ["batch_size=32,64", *FAST])
 RUNS = ["batch_size=32/seed0", "batch_size=32/seed1", "batch_size=64/seed0", "batch_size=64/seed1"]
 
 
-def run_cli(*args):
-    return subprocess.run([sys.executable, "-m", "tinyddpg", *args], check=False, capture_output=True, text=True,
-                          timeout=300)
-
-
 def read_summary(out):
     with open(out / "summary.csv", newline="") as file:
         return list(csv.DictReader(file))
-
-
-def without_wall_clock(rows):
-    return [{k: v for k, v in row.items() if k not in WALL_CLOCK_COLUMNS} for row in rows]  # logs and summaries
 
 
 @pytest.fixture(scope="module")
@@ -61,7 +51,7 @@ def test_a_sweep_writes_one_train_style_run_per_setting_and_seed_a_summary_and_a
     assert (local_sweep / "curve.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     groups = group_runs(find_runs([local_sweep]))
     assert sorted(groups) == ["batch_size=32", "batch_size=64"] and all(len(runs) == 2 for runs in groups.values())
-    plotted = run_cli("plot", str(local_sweep), "-o", str(tmp_path / "plot.png"))
+    plotted = run_tinyddpg("plot", str(local_sweep), "-o", str(tmp_path / "plot.png"))
     assert plotted.returncode == 0, plotted.stderr
     assert (tmp_path / "plot.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
@@ -142,14 +132,14 @@ def test_list_valued_settings_separate_their_values_by_slashes():
      "setting batch_size=256: batch_size=256 is not allowed: must be <= buffer_size (100)"),
 ])
 def test_bad_sweep_specs_are_refused_before_any_run_starts(tmp_path, args, message):
-    result = run_cli("sweep", "--out", str(tmp_path / "sweep"), *args)
+    result = run_tinyddpg("sweep", "--out", str(tmp_path / "sweep"), *args)
     assert result.returncode == 2 and f"tinyddpg: error: {message}" in result.stderr, result.stderr
     assert not (tmp_path / "sweep").exists()
 
 
 def test_a_different_sweep_in_the_same_folder_is_refused(local_sweep):
     spec = (local_sweep / "sweep.json").read_text()
-    result = run_cli("sweep", "--out", str(local_sweep), "--seeds", "0-1", "--set", "batch_size=32,128", *(
+    result = run_tinyddpg("sweep", "--out", str(local_sweep), "--seeds", "0-1", "--set", "batch_size=32,128", *(
         arg for setting in FAST for arg in ("--set", setting)))
     assert result.returncode == 2 and "holds a different sweep" in result.stderr
     assert (local_sweep / "sweep.json").read_text() == spec

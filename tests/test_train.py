@@ -1,31 +1,20 @@
-import subprocess
-import sys
 
 import numpy as np
 import pytest
+from helpers import fast_config, run_tinyddpg, without_wall_clock
 from toy_envs import register_toy_envs
 
 from tinyddpg.config import preset, with_overrides
-from tinyddpg.runlog import COLUMNS, WALL_CLOCK_COLUMNS, read_log
+from tinyddpg.runlog import COLUMNS, read_log
 from tinyddpg.train import Run, evaluate, load_agent, train
 
 register_toy_envs()
 
-FAST = {"hidden": (32, 32), "batch_size": 32, "random_steps": 100, "update_after": 50, "eval_every": 200,
-        "eval_episodes": 2, "buffer_size": 10_000, "checkpoint_every": 200}
-
-
-def fast_config(**overrides):
-    return with_overrides(preset("pendulum"), {**FAST, **overrides})
-
-
-def run_cli(*args, **kwargs):
-    return subprocess.run([sys.executable, "-m", "tinyddpg", *args], capture_output=True, text=True, timeout=300, **kwargs)
 
 
 def test_cli_run_writes_log_config_checkpoint_and_plot(tmp_path):
     out = tmp_path / "run"
-    result = run_cli("train", "--out", str(out), "--steps", "400", "--hidden", "32,32", "--batch-size", "32",
+    result = run_tinyddpg("train", "--out", str(out), "--steps", "400", "--hidden", "32,32", "--batch-size", "32",
                      "--random-steps", "100", "--update-after", "50", "--eval-every", "200", "--eval-episodes", "1")
     assert result.returncode == 0, result.stderr
     assert {p.name for p in out.iterdir()} >= {"config.json", "progress.csv", "checkpoint.npz", "curve.png"}
@@ -33,12 +22,8 @@ def test_cli_run_writes_log_config_checkpoint_and_plot(tmp_path):
     assert [int(r["step"]) for r in rows] == [200, 400] and all(r["eval_return_mean"] for r in rows)
     assert (out / "curve.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert "done: log" in result.stderr
-    again = run_cli("train", "--out", str(out), "--steps", "400")
+    again = run_tinyddpg("train", "--out", str(out), "--steps", "400")
     assert again.returncode == 2 and "already holds a run; continue it with `tinyddpg train --resume" in again.stderr
-
-
-def without_wall_clock(rows):
-    return [{k: v for k, v in row.items() if k not in WALL_CLOCK_COLUMNS} for row in rows]
 
 
 @pytest.mark.parametrize("normalize_obs", [False, True])
@@ -61,10 +46,10 @@ def test_cli_resume_continues_and_refuses_changed_settings(tmp_path):
     out = str(tmp_path / "run")
     common = ["--hidden", "32,32", "--batch-size", "32", "--random-steps", "100", "--update-after", "50",
               "--eval-every", "200", "--eval-episodes", "1", "--quiet"]
-    assert run_cli("train", "--out", out, "--steps", "200", *common).returncode == 0
-    refused = run_cli("train", "--resume", out, "--gamma", "0.5")
+    assert run_tinyddpg("train", "--out", out, "--steps", "200", *common).returncode == 0
+    refused = run_tinyddpg("train", "--resume", out, "--gamma", "0.5")
     assert refused.returncode == 2 and "only --steps may change (got --gamma)" in refused.stderr
-    assert run_cli("train", "--resume", out, "--steps", "400", "--quiet").returncode == 0
+    assert run_tinyddpg("train", "--resume", out, "--steps", "400", "--quiet").returncode == 0
     assert [int(r["step"]) for r in read_log(tmp_path / "run/progress.csv")] == [200, 400]
 
 
@@ -100,7 +85,7 @@ def test_evaluate_command_prints_returns_and_writes_a_gif_of_the_episode(tmp_pat
 
     out = tmp_path / "run"
     train(fast_config(steps=200), out, show_progress=False)
-    result = run_cli("evaluate", str(out), "--episodes", "2", "--gif", str(tmp_path / "episode.gif"))
+    result = run_tinyddpg("evaluate", str(out), "--episodes", "2", "--gif", str(tmp_path / "episode.gif"))
     assert result.returncode == 0, result.stderr
     assert "Pendulum-v1: mean return" in result.stdout and "over 2 noise-free episodes" in result.stdout
     with Image.open(tmp_path / "episode.gif") as gif:
