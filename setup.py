@@ -25,5 +25,5 @@ setup(
         "ray": ["ray[default]>=2.9"],
         "test": ["pytest>=8", "array-api-strict==2.6.1", "torch==2.13.0", "ruff>=0.5", "ray>=2.9", "gymnasium[mujoco]>=1.0"],
     },
-    entry_points={"console_scripts": ["tinyddpg=tinyddpg.cli:main"]},
+    entry_points={"console_scripts": ["tinyddpg=tinyddpg.run.cli:main"]},
 )

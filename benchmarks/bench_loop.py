@@ -10,7 +10,7 @@ imported), and the two engines alternate (tinyddpg, torch, torch, tinyddpg, ...)
 a thread pool or a noisy minute with the other. A run takes W = 1,000 uniform random steps (not timed), then
 N learning steps, each an environment step plus one update; the figure is N / (time of those N steps).
 
-  tinyddpg   its real training loop, `tinyddpg.train.Run.train`, with evaluation and checkpoints pushed past
+  tinyddpg   its real training loop, `tinyddpg.run.train.Run.train`, with evaluation and checkpoints pushed past
              the end; the time is read from the loop's own log (the steps_per_s of the rows after step W).
   torch      the same loop written plainly in PyTorch: a NumPy ring buffer, `torch.as_tensor` batches, the
              actor under no_grad for acting, and the textbook update of tests/torch_reference.py (the one the
@@ -36,9 +36,9 @@ WARMUP_STEPS = 1_000  # a multiple of both presets' episode lengths (200 and 1,0
 
 def tinyddpg_steps_per_s(preset_name: str, learning_steps: int) -> float:
     sys.path.insert(0, str(REPO_ROOT))
-    from tinyddpg.config import preset, with_overrides
-    from tinyddpg.runlog import logged_steps_per_s, read_log
-    from tinyddpg.train import Run
+    from tinyddpg.run.config import preset, with_overrides
+    from tinyddpg.run.runlog import logged_steps_per_s, read_log
+    from tinyddpg.run.train import Run
 
     total = WARMUP_STEPS + learning_steps
     config = with_overrides(preset(preset_name), {
@@ -57,8 +57,8 @@ def torch_steps_per_s(preset_name: str, learning_steps: int) -> float:
     from torch_reference import TorchDDPG
 
     from tinyddpg.agent import DDPG
-    from tinyddpg.config import preset
-    from tinyddpg.envs import env_spec, make_env
+    from tinyddpg.run.config import preset
+    from tinyddpg.run.envs import env_spec, make_env
 
     config = preset(preset_name)
     env = make_env(config.env_id)

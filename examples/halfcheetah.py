@@ -11,11 +11,11 @@ A checkpoint is also written every 10,000 steps, so even a crash loses at most t
 import argparse
 from pathlib import Path
 
-from tinyddpg.config import preset, with_overrides
-from tinyddpg.envs import make_env
-from tinyddpg.plot import plot_runs
-from tinyddpg.render import RenderError, record_gif
-from tinyddpg.train import TrainingInterrupted, evaluate, load_agent, train
+from tinyddpg.run.config import preset, with_overrides
+from tinyddpg.run.envs import make_env
+from tinyddpg.run.plot import plot_runs
+from tinyddpg.run.render import RenderError, record_gif
+from tinyddpg.run.train import TrainingInterrupted, evaluate, load_agent, train
 
 
 def main() -> int:

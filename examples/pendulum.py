@@ -8,11 +8,11 @@ off, draw the learning curve and record an animation of the learned swing-up.
 import argparse
 from pathlib import Path
 
-from tinyddpg.config import preset, with_overrides
-from tinyddpg.envs import make_env
-from tinyddpg.plot import plot_runs
-from tinyddpg.render import record_gif
-from tinyddpg.train import evaluate, load_agent, train
+from tinyddpg.run.config import preset, with_overrides
+from tinyddpg.run.envs import make_env
+from tinyddpg.run.plot import plot_runs
+from tinyddpg.run.render import record_gif
+from tinyddpg.run.train import evaluate, load_agent, train
 
 
 def main() -> None:

@@ -6,8 +6,8 @@ import sys
 import numpy as np
 
 from tinyddpg.backend import make_rng
-from tinyddpg.config import preset, with_overrides
-from tinyddpg.runlog import WALL_CLOCK_COLUMNS
+from tinyddpg.run.config import preset, with_overrides
+from tinyddpg.run.runlog import WALL_CLOCK_COLUMNS
 
 FAST = {"hidden": (32, 32), "batch_size": 32, "random_steps": 100, "update_after": 50, "eval_every": 200,
         "eval_episodes": 2, "buffer_size": 10_000, "checkpoint_every": 200}

@@ -5,7 +5,7 @@ every one of 5 seeds of the `pendulum` preset ends at -200 or better."""
 
 import pytest
 
-from tinyddpg.sweep import make_spec, run_sweep
+from tinyddpg.run.sweep import make_spec, run_sweep
 
 
 @pytest.mark.slow

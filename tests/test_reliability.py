@@ -16,10 +16,10 @@ import pytest
 from helpers import run_tinyddpg
 from toy_envs import register_toy_envs
 
-from tinyddpg import checkpoint as ckpt
 from tinyddpg.errors import CheckpointError, ConfigError, NumericalError
-from tinyddpg.runlog import read_log
-from tinyddpg.train import Run, train
+from tinyddpg.run import checkpoint as ckpt
+from tinyddpg.run.runlog import read_log
+from tinyddpg.run.train import Run, train
 
 register_toy_envs()
 
@@ -158,7 +158,7 @@ def test_crafted_checkpoints_are_refused_cleanly(good_run, tmp_path, case):
 
 
 def test_saved_config_with_an_unknown_setting_is_refused_and_an_old_layout_migrated(good_run):
-    from tinyddpg.config import TrainConfig
+    from tinyddpg.run.config import TrainConfig
 
     config = json.loads((good_run / "config.json").read_text())
     with pytest.raises(ConfigError, match="saved config has settings this tinyddpg does not know: warp_drive"):

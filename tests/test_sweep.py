@@ -4,12 +4,12 @@ import shutil
 import pytest
 from helpers import run_tinyddpg, without_wall_clock
 
-from tinyddpg.config import with_overrides
 from tinyddpg.errors import ConfigError
-from tinyddpg.plot import find_runs, group_runs
-from tinyddpg.runlog import read_log
-from tinyddpg.sweep import SweepFailed, make_spec, parse_seeds, plan_runs, run_sweep
-from tinyddpg.train import train
+from tinyddpg.run.config import with_overrides
+from tinyddpg.run.plot import find_runs, group_runs
+from tinyddpg.run.runlog import read_log
+from tinyddpg.run.sweep import SweepFailed, make_spec, parse_seeds, plan_runs, run_sweep
+from tinyddpg.run.train import train
 
 FAST = ["steps=400", "hidden=32,32", "random_steps=100", "update_after=50", "eval_every=200", "eval_episodes=1",
         "buffer_size=10000", "checkpoint_every=200"]

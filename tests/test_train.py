@@ -4,9 +4,9 @@ import pytest
 from helpers import fast_config, run_tinyddpg, without_wall_clock
 from toy_envs import register_toy_envs
 
-from tinyddpg.config import preset, with_overrides
-from tinyddpg.runlog import COLUMNS, read_log
-from tinyddpg.train import Run, evaluate, load_agent, train
+from tinyddpg.run.config import preset, with_overrides
+from tinyddpg.run.runlog import COLUMNS, read_log
+from tinyddpg.run.train import Run, evaluate, load_agent, train
 
 register_toy_envs()
 

@@ -2,8 +2,9 @@
 
 from .agent import DDPG, DDPGConfig
 from .backend import get_backend
-from .config import TrainConfig, preset
 from .errors import CheckpointError, ConfigError, NumericalError, TinyDDPGError
+from .run.config import TrainConfig, preset
+from .run.train import train
 
 __version__ = "0.1.0"
 __all__ = [
@@ -17,4 +18,5 @@ __all__ = [
            "__version__",
            "get_backend",
            "preset",
+           "train",
 ]

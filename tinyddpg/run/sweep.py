@@ -33,10 +33,10 @@ from pathlib import Path
 
 from threadpoolctl import threadpool_limits
 
+from ..errors import ConfigError, TinyDDPGError
 from .checkpoint import CHECKPOINT_FILE, read_checkpoint_meta
 from .config import TrainConfig, did_you_mean, field_names, parse_value, preset, validate, with_overrides
 from .envs import env_spec, make_env
-from .errors import ConfigError, TinyDDPGError
 from .plot import plot_runs
 from .runlog import LOG_FILE, logged_steps_per_s, read_log
 from .train import CONFIG_FILE, PLOT_FILE, TrainingInterrupted, train

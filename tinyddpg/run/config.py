@@ -8,10 +8,10 @@ import difflib
 import json
 from dataclasses import dataclass, field
 
-from .agent import DDPGConfig
-from .backend import BACKEND_CHOICES, DTYPE_CHOICES
-from .errors import ConfigError
-from .noise import NOISE_CHOICES
+from ..agent import DDPGConfig
+from ..backend import BACKEND_CHOICES, DTYPE_CHOICES
+from ..errors import ConfigError
+from ..noise import NOISE_CHOICES
 
 
 @dataclass

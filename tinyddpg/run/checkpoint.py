@@ -16,7 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .errors import CheckpointError
+from ..errors import CheckpointError
 
 FORMAT_NAME = "tinyddpg-checkpoint"
 FORMAT_VERSION = 1

@@ -6,9 +6,9 @@ import contextlib
 import os
 from pathlib import Path
 
-from .agent import DDPG
+from ..agent import DDPG
+from ..errors import TinyDDPGError
 from .envs import EVAL_STREAM, episode_seed, make_env
-from .errors import TinyDDPGError
 
 FRAME_WIDTH = 250  # pixels: small files, still clear
 

@@ -23,13 +23,13 @@ from pathlib import Path
 
 import numpy as np
 
+from ..agent import DDPG
+from ..backend import get_backend, make_rng
+from ..buffer import ReplayBuffer
+from ..errors import CheckpointError, ConfigError, NumericalError, TinyDDPGError
 from . import checkpoint as ckpt
-from .agent import DDPG
-from .backend import get_backend, make_rng
-from .buffer import ReplayBuffer
 from .config import TrainConfig, validate
 from .envs import EVAL_STREAM, TRAIN_STREAM, env_spec, episode_seed, make_env
-from .errors import CheckpointError, ConfigError, NumericalError, TinyDDPGError
 from .progress import Progress
 from .runlog import LOG_FILE, RunLog
 

@@ -7,8 +7,8 @@ from dataclasses import dataclass
 import gymnasium as gym
 import numpy as np
 
+from ..errors import ConfigError
 from .config import did_you_mean
-from .errors import ConfigError
 
 
 @dataclass(frozen=True)

@@ -6,9 +6,9 @@ import argparse
 import sys
 from pathlib import Path
 
-from .backend import limit_blas_threads
+from ..backend import limit_blas_threads
+from ..errors import ConfigError, TinyDDPGError
 from .config import PRESETS, field_help, field_names, parse_value, preset, validate, with_overrides
-from .errors import ConfigError, TinyDDPGError
 
 OPTION_ALIASES = {"env_id": ["--env"]}
 
@@ -86,8 +86,8 @@ def command_plot(args) -> int:
 
 
 def command_gradcheck(args) -> int:
-    from .ddpg_gradcheck import agent_reports
-    from .gradcheck import standard_reports
+    from ..ddpg_gradcheck import agent_reports
+    from ..gradcheck import standard_reports
 
     reports = standard_reports() + agent_reports()
     for report in reports:

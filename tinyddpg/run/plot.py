@@ -8,7 +8,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .errors import ConfigError
+from ..errors import ConfigError
 from .runlog import LOG_FILE, read_log
 
 IGNORED_FOR_GROUPING = ("seed",)
