@@ -23,7 +23,14 @@ setup(
         "cuda12": ["cupy-cuda12x>=13.0"],
         "cuda13": ["cupy-cuda13x>=13.6"],
         "ray": ["ray[default]>=2.9"],
-        "test": ["pytest>=8", "array-api-strict==2.6.1", "torch==2.13.0", "ruff>=0.5", "ray>=2.9", "gymnasium[mujoco]>=1.0"],
+        "test": [  # exact pins: CI tests what was tested here
+            "pytest==9.0.3",
+            "array-api-strict==2.6.1",
+            "torch==2.13.0",
+            "ruff==0.17.6",
+            "ray==2.60.0",
+            "gymnasium[mujoco]==1.4.0",
+        ],
     },
     entry_points={"console_scripts": ["tinyddpg=tinyddpg.run.cli:main"]},
 )
