@@ -10,6 +10,15 @@ One update, as the paper's inner loop, for a batch (s, a, r, s', terminated) of 
     4. Polyak averaging:        theta' <- rho * theta' + (1 - rho) * theta   for both targets (tau = 1 - rho)
 
 Only `terminated` stops bootstrapping; a time-limit truncation does not (the trainer stores terminated=False).
+
+TD3 (Fujimoto et al. 2018, "Addressing Function Approximation Error in Actor-Critic Methods", Algorithm 1) is
+three switches on this update, each off by default (off = the DDPG update above, bit for bit):
+
+    twin_critics   1. y = r + gamma (1 - terminated) min(Q1'(s', a'), Q2'(s', a'))   (clipped double Q)
+                   2. L_Q = L_Q1 + L_Q2, both critics regress on the same y; the actor follows Q1
+    target_noise   1. a' = clip(mu'(s') + clip(sigma eps, -c, c) * scale, low, high), eps ~ N(0, 1)
+                      (target policy smoothing; sigma = target_noise, c = target_noise_clip, in action half-ranges)
+    policy_delay   3.-4. run only on every d-th critic update (d = policy_delay)
 """
 
 from __future__ import annotations
@@ -49,6 +58,15 @@ class DDPGConfig:
         "help": "final layers start uniform(-b, b) (DDPG paper: 3e-3); hidden layers as torch.nn.Linear"})
     normalize_obs: bool = field(default=False, metadata={
         "help": "standardise observations by their running mean and std (true | false)"})
+    twin_critics: bool = field(default=False, metadata={
+        "help": "TD3: two critics, the TD target takes the smaller target value (true | false)"})
+    target_noise: float = field(default=0.0, metadata={
+        "help": "TD3: std of the Gaussian noise on the target action, in action half-ranges (>= 0; TD3: 0.2)"})
+    target_noise_clip: float = field(default=0.5, metadata={
+        "help": "TD3: the target noise is clipped to +-this, in action half-ranges (>= 0; TD3: 0.5)"})
+    policy_delay: int = field(default=1, metadata={
+        "help": "TD3: actor step and Polyak updates every this many critic updates (>= 1; TD3: 2)"})
+
 
 
 class DDPG:
@@ -60,18 +78,26 @@ class DDPG:
         self.low, self.high = np.asarray(low, dtype=np.float64), np.asarray(high, dtype=np.float64)
         self.action_scale = (self.high - self.low) / 2.0  # host copy, for the noise
 
-        def networks(rng):
-            return (Actor(obs_dim, action_dim, self.low, self.high, config.hidden, backend=backend, rng=rng,
-                          final_init_bound=config.final_init_bound),
-                    Critic(obs_dim, action_dim, config.hidden, backend=backend, rng=rng,
-                           final_init_bound=config.final_init_bound))
+        def actor(rng):
+            return Actor(obs_dim, action_dim, self.low, self.high, config.hidden, backend=backend, rng=rng,
+                         final_init_bound=config.final_init_bound)
 
-        self.actor, self.critic = networks(self.rng)
-        self.actor_target, self.critic_target = networks(make_rng(0))  # weights overwritten just below
-        self.actor_target.flat_params[...] = self.actor.flat_params  # targets start as exact copies
-        self.critic_target.flat_params[...] = self.critic.flat_params
+        def critic(rng):
+            return Critic(obs_dim, action_dim, config.hidden, backend=backend, rng=rng,
+                          final_init_bound=config.final_init_bound)
+
+        self.actor, self.critic = actor(self.rng), critic(self.rng)
+        self.actor_target, self.critic_target = actor(make_rng(0)), critic(make_rng(0))  # weights overwritten below
+        self.critics, self.critic_targets = [self.critic], [self.critic_target]
+        if config.twin_critics:  # TD3: a second critic, initialised independently, with its own target
+            self.critic2, self.critic2_target = critic(self.rng), critic(make_rng(0))
+            self.critics, self.critic_targets = [self.critic, self.critic2], [self.critic_target, self.critic2_target]
+        for target, online in zip([self.actor_target, *self.critic_targets], [self.actor, *self.critics]):
+            target.flat_params[...] = online.flat_params  # targets start as exact copies
         self.actor_optimizer = Adam([self.actor.flat_params], [self.actor.flat_grads], backend, lr=config.actor_lr)
-        self.critic_optimizer = Adam([self.critic.flat_params], [self.critic.flat_grads], backend, lr=config.critic_lr)
+        self.critic_optimizer = Adam([c.flat_params for c in self.critics], [c.flat_grads for c in self.critics],
+                                     backend, lr=config.critic_lr)  # one Adam over both twins: the summed loss
+        self.low_device, self.high_device = backend.to_device(self.low), backend.to_device(self.high)
         self.noise = make_noise(config, action_dim, self.rng)
         self.normalizer = ObservationNormalizer(obs_dim, backend) if config.normalize_obs else None
         self.training = True
@@ -115,19 +141,21 @@ class DDPG:
 
     # --- learning -------------------------------------------------------------------------------------------
     def update(self, batch: Batch) -> dict[str, float]:
-        """One DDPG update on a batch; returns the critic loss, actor loss and mean Q(s, a) as Python floats."""
+        """One DDPG update on a batch; returns the critic loss, mean Q1(s, a) and (when the actor stepped) the
+        actor loss as Python floats."""
         if not self.training:
             raise RuntimeError("update() called in evaluation mode: call agent.train() before updating")
         batch = self.normalize_batch(batch)
         y = self.td_target(batch)
         critic_loss, q = self.compute_critic_gradients(batch, y)
         self.critic_optimizer.step()
-        actor_loss = self.compute_actor_gradients(batch)
-        self.actor_optimizer.step()
-        soft_update(self.actor_target, self.actor, self.config.rho)
-        soft_update(self.critic_target, self.critic, self.config.rho)
-        return {"critic_loss": float(critic_loss), "actor_loss": float(actor_loss),
-                "mean_q": float(self.backend.xp.mean(q))}
+        stats = {"critic_loss": float(critic_loss), "mean_q": float(self.backend.xp.mean(q))}
+        if self.critic_optimizer.t % self.config.policy_delay == 0:  # TD3 delay: skip 3.-4. on the other steps
+            stats["actor_loss"] = float(self.compute_actor_gradients(batch))
+            self.actor_optimizer.step()
+            for target, online in zip([self.actor_target, *self.critic_targets], [self.actor, *self.critics]):
+                soft_update(target, online, self.config.rho)
+        return stats
 
     def normalize_batch(self, batch: Batch) -> Batch:
         """0. With observation normalization on, standardise obs and next_obs of a raw sampled batch."""
@@ -136,17 +164,36 @@ class DDPG:
         return batch._replace(obs=self.normalizer.normalize(batch.obs), next_obs=self.normalizer.normalize(batch.next_obs))
 
     def td_target(self, batch: Batch):
-        """1. y = r + gamma * (1 - terminated) * Q'(s', mu'(s')), from the target networks, no gradient.  (B,)"""
-        next_q = self.critic_target.forward(batch.next_obs, self.actor_target.forward(batch.next_obs))  # (B,)
+        """1. y = r + gamma * (1 - terminated) * Q'(s', a'), a' = target_action(s'), from the target networks,
+        no gradient; with twin critics Q' = min(Q1', Q2').  (B,)"""
+        next_action = self.target_action(batch.next_obs)  # (B, action_dim)
+        next_q = self.critic_target.forward(batch.next_obs, next_action)  # (B,)
+        if self.config.twin_critics:  # TD3 clipped double Q: the smaller of the two target estimates
+            next_q = self.backend.xp.minimum(next_q, self.critic2_target.forward(batch.next_obs, next_action))
         return batch.reward + self.config.gamma * (1.0 - batch.terminated) * next_q
 
+    def target_action(self, next_obs):
+        """1a. a' = mu'(s'); with target_noise (TD3 target policy smoothing) one host draw eps ~ N(0, 1) of shape
+        (B, action_dim) from the agent's generator: a' = clip(mu'(s') + clip(sigma eps, -c, c) * scale, low, high)."""
+        action = self.actor_target.forward(next_obs)  # (B, action_dim)
+        if self.config.target_noise == 0.0:
+            return action
+        clip = self.config.target_noise_clip
+        noise = np.clip(self.config.target_noise * self.rng.standard_normal(action.shape), -clip, clip)
+        action = action + self.backend.to_device(noise * self.action_scale)
+        return self.backend.xp.minimum(self.backend.xp.maximum(action, self.low_device), self.high_device)
+
     def compute_critic_gradients(self, batch: Batch, y):
-        """2. L_Q = mean((Q(s, a) - y)^2); leaves dL_Q/dtheta_Q in critic.flat_grads. Returns (L_Q, Q)."""
-        q = self.critic.forward(batch.obs, batch.action)  # (B,)
-        loss, dq = mse(q, y)  # dq = 2 (Q - y) / B: the only division by the batch size
-        self.critic.zero_grad()
-        self.critic.backward(dq)
-        return loss, q
+        """2. L_Q = mean((Q(s, a) - y)^2), summed over the twin critics when there are two; leaves dL_Q/dtheta_Q
+        in each critic's flat_grads. Returns (L_Q, Q1(s, a))."""
+        total_loss, first_q = 0.0, None
+        for critic in self.critics:
+            q = critic.forward(batch.obs, batch.action)  # (B,)
+            loss, dq = mse(q, y)  # dq = 2 (Q - y) / B: the only division by the batch size
+            critic.zero_grad()
+            critic.backward(dq)
+            total_loss, first_q = total_loss + loss, q if first_q is None else first_q
+        return total_loss, first_q
 
     def compute_actor_gradients(self, batch: Batch):
         """3. L_mu = -mean(Q(s, mu(s))); leaves dL_mu/dtheta_mu in actor.flat_grads. Returns L_mu."""
@@ -172,6 +219,8 @@ class DDPG:
         parts = {"actor": self.actor, "critic": self.critic, "actor_target": self.actor_target,
                  "critic_target": self.critic_target, "actor_optimizer": self.actor_optimizer,
                  "critic_optimizer": self.critic_optimizer, "noise": self.noise}
+        if self.config.twin_critics:
+            parts.update(critic2=self.critic2, critic2_target=self.critic2_target)
         return parts if self.normalizer is None else {**parts, "normalizer": self.normalizer}
 
 

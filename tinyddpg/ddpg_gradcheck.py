@@ -1,6 +1,8 @@
 """Gradient checks of the DDPG math itself: the very functions DDPG.update() runs, checked in float64.
 
-    critic loss   dL_Q/dtheta_Q for every critic parameter, with the TD target y held fixed
+    critic loss   dL_Q/dtheta_Q for every critic parameter, with the TD target y held fixed; with TD3's twin
+                  critics L_Q = L_Q1 + L_Q2 and both critics' parameters are checked (the min over the twin
+                  targets sits inside y, which is not differentiated)
     actor loss    dL_mu/dtheta_mu for every actor parameter, through the critic's dQ/da
     dQ/da         the critic's gradient with respect to its action input, row by row
 
@@ -22,11 +24,16 @@ CHECK_FINAL_INIT_BOUND = 0.3
 
 
 def critic_loss_report(agent: DDPG, batch: Batch, **options) -> GradCheckReport:
-    y = agent.td_target(batch)
+    y = agent.td_target(batch)  # computed once: with target noise on, each call would draw new noise
     agent.compute_critic_gradients(batch, y)
-    return check_gradients(lambda: agent.compute_critic_gradients(batch, y)[0], *parameters_and_gradients(agent.critic),
-                           agent.backend, title="critic loss L_Q = mean((Q(s,a) - y)^2)",
-                           **options)
+    arrays, analytic = {}, {}
+    for index, critic in enumerate(agent.critics, start=1):  # keys "Q1 0.W", ... and, for twins, "Q2 0.W", ...
+        params, grads = parameters_and_gradients(critic)
+        arrays.update({f"Q{index} {key}": value for key, value in params.items()})
+        analytic.update({f"Q{index} {key}": value for key, value in grads.items()})
+    title = "critic loss L_Q = " + " + ".join(f"mean((Q{i}(s,a) - y)^2)" for i in range(1, len(agent.critics) + 1))
+    return check_gradients(lambda: agent.compute_critic_gradients(batch, y)[0], arrays, analytic, agent.backend,
+                           title=title, **options)
 
 
 def actor_loss_report(agent: DDPG, batch: Batch, **options) -> GradCheckReport:
@@ -57,9 +64,15 @@ def random_batch(backend: Backend, obs_dim: int, low, high, batch_size: int, see
 
 def agent_reports(obs_dim: int = 3, low=(-2.0,), high=(2.0,), hidden=(32, 32), batch_size: int = 16,
                   seed: int = 0) -> list[GradCheckReport]:
-    """The three reports for a small float64 agent on a random batch."""
+    """The three reports for a small float64 agent on a random batch, then the critic loss of a TD3 agent (twin
+    critics, target noise, policy delay: only the summed twin loss is a new gradient)."""
     backend = get_backend("numpy", dtype="float64")
-    config = DDPGConfig(hidden=tuple(hidden), batch_size=batch_size, final_init_bound=CHECK_FINAL_INIT_BOUND)
-    agent = DDPG(obs_dim, len(low), low, high, config, backend=backend, rng=make_rng(seed))
     batch = random_batch(backend, obs_dim, np.asarray(low), np.asarray(high), batch_size, seed)
-    return [critic_loss_report(agent, batch), actor_loss_report(agent, batch), action_gradient_report(agent, batch)]
+
+    def agent(**td3):
+        config = DDPGConfig(hidden=tuple(hidden), batch_size=batch_size, final_init_bound=CHECK_FINAL_INIT_BOUND, **td3)
+        return DDPG(obs_dim, len(low), low, high, config, backend=backend, rng=make_rng(seed))
+
+    ddpg, td3 = agent(), agent(twin_critics=True, target_noise=0.2, target_noise_clip=0.5, policy_delay=2)
+    return [critic_loss_report(ddpg, batch), actor_loss_report(ddpg, batch), action_gradient_report(ddpg, batch),
+            critic_loss_report(td3, batch)]

@@ -33,6 +33,9 @@ class TrainConfig:
         "help": "checkpoint at the first episode end after every this many steps"})
     save_buffer: bool = field(default=True, metadata={
         "help": "keep the replay buffer in checkpoints (needed for an exact resume)"})
+    td3: bool = field(default=False, metadata={
+        "help": "TD3 mode (Fujimoto et al. 2018): sets twin_critics=true, target_noise=0.2, target_noise_clip=0.5, "
+                "policy_delay=2; false sets them back to DDPG's (true | false)"})
     agent: DDPGConfig = field(default_factory=DDPGConfig)
 
     def to_json(self) -> str:
@@ -53,6 +56,10 @@ class TrainConfig:
         return cls(**data, agent=DDPGConfig(**{**agent, "hidden": tuple(agent["hidden"])}))
 
 
+# TD3's three fixes at the paper's values (Fujimoto et al. 2018, section 6.1), and the same settings off (= DDPG)
+TD3_SETTINGS = {"twin_critics": True, "target_noise": 0.2, "target_noise_clip": 0.5, "policy_delay": 2}
+DDPG_SETTINGS = {name: getattr(DDPGConfig(), name) for name in TD3_SETTINGS}
+
 PRESETS = {
     # The classic Pendulum-v1 setup: the DDPG paper's 400-300 networks (Lillicrap et al. 2016), Adam 1e-3 for
     # both, gamma 0.99, rho 0.995, batch 256, Gaussian std 0.2 in [-2, 2] (0.1 of the half-range), 5,000 random
@@ -64,6 +71,16 @@ PRESETS = {
     "halfcheetah": TrainConfig(
         env_id="HalfCheetah-v5", steps=100_000, random_steps=10_000, eval_every=5_000, checkpoint_every=10_000,
         agent=DDPGConfig(hidden=(256, 256), batch_size=100)),
+    # Hopper-v5 and Walker2d-v5 as the TD3 paper's experiments (Fujimoto et al. 2018, section 6.1, for TD3 and
+    # its "our DDPG"): 400-300 networks, Adam 1e-3 for both, batch 100, tau 0.005, Gaussian exploration 0.1,
+    # 1,000 uniform random steps (the paper's choice for these two), 10 noise-free evaluation episodes every 5,000
+    # steps. The paper trains 1M steps; these presets stop at 300k. Both robots fall: terminated=True ends it.
+    "hopper": TrainConfig(
+        env_id="Hopper-v5", steps=300_000, random_steps=1_000, eval_every=5_000, checkpoint_every=10_000,
+        agent=DDPGConfig(batch_size=100)),
+    "walker2d": TrainConfig(
+        env_id="Walker2d-v5", steps=300_000, random_steps=1_000, eval_every=5_000, checkpoint_every=10_000,
+        agent=DDPGConfig(batch_size=100)),
 }
 
 
@@ -88,6 +105,8 @@ def with_overrides(config: TrainConfig, overrides: dict[str, object]) -> TrainCo
         raise ConfigError(f"unknown setting {unknown[0]!r}{did_you_mean(unknown[0], where)}; settings are: {', '.join(where)}")
     train = {k: v for k, v in overrides.items() if where[k] == "train"}
     agent = {k: v for k, v in overrides.items() if where[k] == "agent"}
+    if "td3" in overrides:  # the switch sets its three fixes; validate() refuses a fix changed beside it
+        agent = {**(TD3_SETTINGS if overrides["td3"] else DDPG_SETTINGS), **agent}
     return dataclasses.replace(config, **train, agent=dataclasses.replace(config.agent, **agent))
 
 
@@ -152,3 +171,11 @@ def validate(config: TrainConfig) -> None:
     require(agent.ou_theta > 0, "ou_theta", agent.ou_theta, "must be > 0 (typical 0.15)")
     require(agent.ou_dt > 0, "ou_dt", agent.ou_dt, "must be > 0 (typical 0.01)")
     require(agent.final_init_bound > 0, "final_init_bound", agent.final_init_bound, "must be > 0 (typical 3e-3)")
+    require(agent.target_noise >= 0, "target_noise", agent.target_noise, "must be >= 0 (TD3: 0.2; 0 = off)")
+    require(agent.target_noise_clip >= 0, "target_noise_clip", agent.target_noise_clip, "must be >= 0 (TD3: 0.5)")
+    require(isinstance(agent.policy_delay, int) and agent.policy_delay >= 1, "policy_delay", agent.policy_delay,
+            "must be an integer >= 1 (TD3: 2; 1 = off)")
+    for name, value in TD3_SETTINGS.items():
+        require(not config.td3 or getattr(agent, name) == value, name, getattr(agent, name),
+                f"td3=true sets {name}={value}; to change one fix, use td3=false and set the fixes one by one, "
+                f"e.g. --td3 false --twin-critics true --policy-delay 2")

@@ -1,5 +1,6 @@
 """Learning curves from run folders: evaluation return against steps (several runs of one setting drawn as
-their mean with a min-max band), and the critic loss and mean Q on a second panel."""
+their mean with a min-max band), the critic loss and mean Q on a second panel, and, when the log has them, the
+critic's value estimate against the true discounted return (value_estimate.py) on a third."""
 
 from __future__ import annotations
 
@@ -70,16 +71,20 @@ def plot_runs(paths, output: Path, title: str | None = None) -> Path:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    groups = group_runs(find_runs(paths))
-    figure, (returns_axis, loss_axis) = plt.subplots(2, 1, figsize=(8, 8), sharex=True)
+    groups = {label: [read_log(run / LOG_FILE) for run in runs] for label, runs in group_runs(find_runs(paths)).items()}
+    measured = any(row.get("value_true") for logs in groups.values() for rows in logs for row in rows)
+    figure, axes = plt.subplots(3 if measured else 2, 1, figsize=(8, 11 if measured else 8), sharex=True)
+    returns_axis, loss_axis = axes[0], axes[1]
     q_axis = loss_axis.twinx()
-    for index, (label, runs) in enumerate(groups.items()):
+    for index, (label, logs) in enumerate(groups.items()):
         color = f"C{index % 10}"
-        logs = [read_log(run / LOG_FILE) for run in runs]
-        name = f"{label} ({len(runs)} seed{'s' if len(runs) > 1 else ''})"
+        name = f"{label} ({len(logs)} seed{'s' if len(logs) > 1 else ''})"
         _draw(returns_axis, [column(rows, "eval_return_mean") for rows in logs], color, name)
         _draw(loss_axis, [column(rows, "critic_loss") for rows in logs], color, f"critic loss, {label}")
         _draw(q_axis, [column(rows, "mean_q") for rows in logs], color, f"mean Q, {label}", linestyle="--")
+        if measured:
+            _draw(axes[2], [column(rows, "value_estimate") for rows in logs], color, f"estimate Q(s, mu(s)), {label}")
+            _draw(axes[2], [column(rows, "value_true") for rows in logs], color, f"true return, {label}", linestyle=":")
     returns_axis.set_ylabel("evaluation return (noise off)")
     returns_axis.set_title(title or "tinyddpg learning curve: mean over seeds, band = min to max")
     if returns_axis.get_legend_handles_labels()[0]:
@@ -90,8 +95,13 @@ def plot_runs(paths, output: Path, title: str | None = None) -> Path:
     loss_axis.set_yscale("log")
     loss_axis.set_ylabel("critic loss (solid, log scale)")
     q_axis.set_ylabel("mean Q(s, a) (dashed)")
-    loss_axis.set_xlabel("environment steps")
     loss_axis.grid(alpha=0.3)
+    if measured:
+        axes[2].set_ylabel("value over evaluation states")
+        axes[2].set_title("critic's estimate (solid) vs true discounted return (dotted)", fontsize="medium")
+        axes[2].legend(loc="upper left", fontsize="x-small")
+        axes[2].grid(alpha=0.3)
+    axes[-1].set_xlabel("environment steps")
     figure.tight_layout()
     output = Path(output)
     figure.savefig(output, dpi=110)

@@ -1,7 +1,9 @@
 """A run's CSV log (progress.csv): one row at each episode end and each evaluation.
 
 Columns: step, episode (episodes finished so far), episode_return, eval_return_mean, eval_return_std,
-critic_loss, actor_loss, mean_q (means over the updates since the previous row), steps_per_s.
+value_estimate, value_true (the critic's Q(s, mu(s)) and the true discounted return-to-go over the evaluation's
+states: value_estimate.py), critic_loss, actor_loss, mean_q (means over the updates since the previous row),
+steps_per_s.
 Empty cells mean "not measured at this row". Every row is flushed at once, so a killed run keeps its log.
 """
 
@@ -13,7 +15,7 @@ import os
 from pathlib import Path
 
 LOG_FILE = "progress.csv"
-COLUMNS = ("step", "episode", "episode_return", "eval_return_mean", "eval_return_std",
+COLUMNS = ("step", "episode", "episode_return", "eval_return_mean", "eval_return_std", "value_estimate", "value_true",
            "critic_loss", "actor_loss", "mean_q", "steps_per_s")
 WALL_CLOCK_COLUMNS = ("steps_per_s",)  # the only columns that differ between identical runs
 

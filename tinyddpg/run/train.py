@@ -32,6 +32,7 @@ from .config import TrainConfig, validate
 from .envs import EVAL_STREAM, TRAIN_STREAM, env_spec, episode_seed, make_env
 from .progress import Progress
 from .runlog import LOG_FILE, RunLog
+from .value_estimate import EvaluationEpisodes
 
 CONFIG_FILE = "config.json"
 PLOT_FILE = "curve.png"
@@ -55,15 +56,19 @@ class Counters:
     evaluations: int = 0
 
 
-def evaluate(agent: DDPG, env, episodes: int, run_seed: int) -> np.ndarray:
-    """Returns of `episodes` noise-free episodes (agent.eval()); the agent's mode is restored afterwards."""
+def evaluate(agent: DDPG, env, episodes: int, run_seed: int, record=None) -> np.ndarray:
+    """Returns of `episodes` noise-free episodes (agent.eval()); the agent's mode is restored afterwards.
+    `record(obs, reward, terminated, truncated)`, if given, sees every step (EvaluationEpisodes.add)."""
     returns = np.zeros(episodes)
     with agent.evaluation():
         for k in range(episodes):
             obs, _ = env.reset(seed=episode_seed(run_seed, EVAL_STREAM, k))
             done = False
             while not done:
-                obs, reward, terminated, truncated, _ = env.step(agent.act(obs))
+                next_obs, reward, terminated, truncated, _ = env.step(agent.act(obs))
+                if record is not None:
+                    record(obs, reward, terminated, truncated)
+                obs = next_obs
                 returns[k] += float(reward)
                 done = terminated or truncated
     return returns
@@ -153,10 +158,12 @@ class Run:
                         counters.episode += 1
                         last_return = row["episode_return"] = self.episode_return
                     if counters.step % config.eval_every == 0:
-                        returns = evaluate(agent, self.eval_env, config.eval_episodes, config.seed)
+                        episodes = EvaluationEpisodes()
+                        returns = evaluate(agent, self.eval_env, config.eval_episodes, config.seed, episodes.add)
                         counters.evaluations += 1
                         last_eval = (float(returns.mean()), float(returns.std()))
                         row["eval_return_mean"], row["eval_return_std"] = last_eval
+                        row.update(episodes.value_columns(agent))
                     if row:
                         log.write(step=counters.step, episode=counters.episode, **row, **losses.take(),
                                   steps_per_s=rate.take(counters.step))
@@ -213,7 +220,7 @@ class LossMeans:
 
     def __init__(self):
         self.sums: dict[str, float] = {}
-        self.count = 0
+        self.counts: dict[str, int] = {}  # per statistic: with a policy delay, actor_loss comes every d-th update
 
     def add(self, step: int, stats: dict[str, float]) -> None:
         for name, value in stats.items():
@@ -221,11 +228,11 @@ class LossMeans:
                 raise NumericalError(f"step {step}: {name} is {value}; training stopped, the last checkpoint is "
                                      f"untouched (lower the learning rates, or check the rewards for NaN)")
             self.sums[name] = self.sums.get(name, 0.0) + value
-        self.count += 1
+            self.counts[name] = self.counts.get(name, 0) + 1
 
     def take(self) -> dict[str, float]:
-        means = {name: total / self.count for name, total in self.sums.items()} if self.count else {}
-        self.sums, self.count = {}, 0
+        means = {name: total / self.counts[name] for name, total in self.sums.items()}
+        self.sums, self.counts = {}, {}
         return means
 
 
