@@ -4,6 +4,8 @@ objects. Only raw weight arrays cross over, one way: `load_weights` copies a tin
 into these networks. So a wrong action scale or a missing layer in tinyddpg cannot be copied into the reference.
 The parity tests prove it equal to tinyddpg's update; the benchmarks time this same code."""
 
+import itertools
+
 import numpy as np
 import torch
 
@@ -11,7 +13,7 @@ import torch
 def torch_mlp(sizes, dtype=torch.float64, device="cpu") -> torch.nn.Sequential:
     """Linear-ReLU-...-Linear for sizes = (in, hidden..., out)."""
     layers = []
-    for fan_in, fan_out in zip(sizes[:-1], sizes[1:]):
+    for fan_in, fan_out in itertools.pairwise(sizes):
         layers += [torch.nn.Linear(fan_in, fan_out, dtype=dtype, device=device), torch.nn.ReLU()]
     return torch.nn.Sequential(*layers[:-1])
 
