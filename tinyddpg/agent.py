@@ -16,8 +16,8 @@ three switches on this update, each off by default (off = the DDPG update above,
 
     twin_critics   1. y = r + gamma (1 - terminated) min(Q1'(s', a'), Q2'(s', a'))   (clipped double Q)
                    2. L_Q = L_Q1 + L_Q2, both critics regress on the same y; the actor follows Q1
-    target_noise   1. a' = clip(mu'(s') + clip(sigma eps, -c, c) * scale, low, high), eps ~ N(0, 1)
-                      (target policy smoothing; sigma = target_noise, c = target_noise_clip, in action half-ranges)
+    target_noise   1. a' = clip(mu'(s') + clip(sigma eps, -c, c) * scale, low, high), eps ~ N(0, 1), sigma = target_noise,
+                      c = target_noise_clip (target policy smoothing, in action half-ranges)
     policy_delay   3.-4. run only on every d-th critic update (d = policy_delay)
 """
 
@@ -68,8 +68,20 @@ class DDPGConfig:
         "help": "TD3: actor step and Polyak updates every this many critic updates (>= 1; TD3: 2)"})
 
 
-
 class DDPG:
+    """A DDPG agent: actor, critic, their targets, two Adam optimizers and exploration noise.
+
+    obs_dim, action_dim  lengths of an observation and of an action vector
+    low, high            action bounds, one per action dimension (low < high): the actor maps tanh's (-1, 1)
+                         onto (low, high), act() clips to [low, high]
+    config               hyperparameters, a DDPGConfig (each field's help says what it does); default DDPGConfig()
+    backend              array library and dtype, get_backend(...); default $TINYDDPG_BACKEND or NumPy, float32
+    rng                  numpy.random.Generator for the initial weights and the noise; default make_rng(0)
+
+    act(obs, explore) gives an action, observe(obs) feeds the normalizer, update(batch) learns from a Batch;
+    train(), eval() and evaluation() set the mode; state_dict() and load_state_dict() save and restore it all.
+    """
+
     def __init__(self, obs_dim: int, action_dim: int, low, high, config: DDPGConfig | None = None, *,
                  backend: Backend | None = None, rng: np.random.Generator | None = None):
         self.config = config = config or DDPGConfig()
@@ -78,16 +90,14 @@ class DDPG:
         self.low, self.high = np.asarray(low, dtype=np.float64), np.asarray(high, dtype=np.float64)
         self.action_scale = (self.high - self.low) / 2.0  # host copy, for the noise
 
-        def actor(rng):
-            return Actor(obs_dim, action_dim, self.low, self.high, config.hidden, backend=backend, rng=rng,
-                         final_init_bound=config.final_init_bound)
+        options = dict(hidden=config.hidden, backend=backend, final_init_bound=config.final_init_bound)
 
         def critic(rng):
-            return Critic(obs_dim, action_dim, config.hidden, backend=backend, rng=rng,
-                          final_init_bound=config.final_init_bound)
+            return Critic(obs_dim, action_dim, rng=rng, **options)
 
-        self.actor, self.critic = actor(self.rng), critic(self.rng)
-        self.actor_target, self.critic_target = actor(make_rng(0)), critic(make_rng(0))  # weights overwritten below
+        self.actor, self.critic = Actor(obs_dim, action_dim, self.low, self.high, rng=self.rng, **options), critic(self.rng)
+        self.actor_target = Actor(obs_dim, action_dim, self.low, self.high, rng=make_rng(0), **options)  # weights copied below
+        self.critic_target = critic(make_rng(0))
         self.critics, self.critic_targets = [self.critic], [self.critic_target]
         if config.twin_critics:  # TD3: a second critic, initialised independently, with its own target
             self.critic2, self.critic2_target = critic(self.rng), critic(make_rng(0))
