@@ -11,7 +11,7 @@ from agent_helpers import ACTION_DIM, HIGH, LOW, OBS_DIM, host_batch, small_agen
 
 from tinyddpg.agent import soft_update
 from tinyddpg.backend import get_backend
-from tinyddpg.ddpg_gradcheck import CHECK_FINAL_INIT_BOUND, critic_loss_report
+from tinyddpg.ddpg_gradcheck import CHECK_FINAL_INIT_BOUND, critic_loss_report, td3_reports
 from tinyddpg.errors import ConfigError
 from tinyddpg.run.config import TD3_SETTINGS, preset, validate, with_overrides
 
@@ -118,6 +118,11 @@ def test_twin_critic_loss_gradient_covers_both_critics(backend64):
     agent = small_agent(backend64, final_init_bound=CHECK_FINAL_INIT_BOUND, **TD3)
     report = critic_loss_report(agent, to_device_batch(backend64, host_batch()))
     assert len(report.rows) == 12 and report.passed(1e-6), str(report)
+
+
+def test_gradcheck_command_reports_the_twin_critic_loss():
+    (report,) = td3_reports()
+    assert "Q2 0.W" in str(report) and report.passed(1e-6), str(report)
 
 
 def test_negative_control_a_second_critic_gradient_left_out_fails():

@@ -64,15 +64,21 @@ def random_batch(backend: Backend, obs_dim: int, low, high, batch_size: int, see
 
 def agent_reports(obs_dim: int = 3, low=(-2.0,), high=(2.0,), hidden=(32, 32), batch_size: int = 16,
                   seed: int = 0) -> list[GradCheckReport]:
-    """The three reports for a small float64 agent on a random batch, then the critic loss of a TD3 agent (twin
-    critics, target noise, policy delay: only the summed twin loss is a new gradient)."""
+    """The three reports for a small float64 agent on a random batch."""
+    agent, batch = small_agent_and_batch(obs_dim, low, high, hidden, batch_size, seed)
+    return [critic_loss_report(agent, batch), actor_loss_report(agent, batch), action_gradient_report(agent, batch)]
+
+
+def td3_reports(obs_dim: int = 3, low=(-2.0,), high=(2.0,), hidden=(32, 32), batch_size: int = 16,
+                seed: int = 0) -> list[GradCheckReport]:
+    """TD3's one new gradient: the twin critics' summed loss, for a small float64 agent with all three fixes on."""
+    agent, batch = small_agent_and_batch(obs_dim, low, high, hidden, batch_size, seed, twin_critics=True,
+                                         target_noise=0.2, target_noise_clip=0.5, policy_delay=2)
+    return [critic_loss_report(agent, batch)]
+
+
+def small_agent_and_batch(obs_dim, low, high, hidden, batch_size, seed, **td3) -> tuple[DDPG, Batch]:
     backend = get_backend("numpy", dtype="float64")
-    batch = random_batch(backend, obs_dim, np.asarray(low), np.asarray(high), batch_size, seed)
-
-    def agent(**td3):
-        config = DDPGConfig(hidden=tuple(hidden), batch_size=batch_size, final_init_bound=CHECK_FINAL_INIT_BOUND, **td3)
-        return DDPG(obs_dim, len(low), low, high, config, backend=backend, rng=make_rng(seed))
-
-    ddpg, td3 = agent(), agent(twin_critics=True, target_noise=0.2, target_noise_clip=0.5, policy_delay=2)
-    return [critic_loss_report(ddpg, batch), actor_loss_report(ddpg, batch), action_gradient_report(ddpg, batch),
-            critic_loss_report(td3, batch)]
+    config = DDPGConfig(hidden=tuple(hidden), batch_size=batch_size, final_init_bound=CHECK_FINAL_INIT_BOUND, **td3)
+    agent = DDPG(obs_dim, len(low), low, high, config, backend=backend, rng=make_rng(seed))
+    return agent, random_batch(backend, obs_dim, np.asarray(low), np.asarray(high), batch_size, seed)

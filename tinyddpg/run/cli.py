@@ -87,14 +87,14 @@ def command_plot(args) -> int:
 
 
 def command_gradcheck(args) -> int:
-    from ..ddpg_gradcheck import agent_reports
+    from ..ddpg_gradcheck import agent_reports, td3_reports
     from ..gradcheck import standard_reports
     from ..student_gradcheck import check_target
 
     if args.target:
         reports = [check_target(args.target, args.input_shape)]
     else:
-        reports = standard_reports() + agent_reports()
+        reports = standard_reports() + agent_reports() + td3_reports()
     for report in reports:
         print(report, end="\n\n")
     worst = max(r.worst() for r in reports)
