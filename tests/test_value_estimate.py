@@ -71,3 +71,18 @@ def test_a_run_logs_estimate_and_true_value_at_every_evaluation(tmp_path):
     for row in rows:  # 3-step episodes that fall: every state counts
         assert math.isfinite(float(row["value_estimate"])) and math.isfinite(float(row["value_true"]))
     assert all(not r["value_true"] for r in read_log(tmp_path / "progress.csv") if not r["eval_return_mean"])
+
+
+def test_plot_draws_estimate_vs_true_and_labels_td3_runs_by_the_switch_alone(tmp_path):
+    from tinyddpg.run.config import with_overrides
+    from tinyddpg.run.plot import group_runs, plot_runs
+
+    for td3 in (False, True):
+        config = with_overrides(fast_config(env_id="tinyddpg-test/Terminating-v0", steps=200, gamma=0.3), {"td3": td3})
+        Run(config, tmp_path / f"td3={td3}").train(show_progress=False)
+    assert sorted(group_runs(sorted(tmp_path.iterdir()))) == ["td3=False", "td3=True"]
+    ablation = with_overrides(fast_config(steps=0), {"twin_critics": True})  # a fix on its own is named
+    (tmp_path / "twin").mkdir()
+    (tmp_path / "twin" / "config.json").write_text(ablation.to_json())
+    assert "twin_critics=True" in " ".join(group_runs([*sorted(tmp_path.iterdir())]))
+    assert plot_runs([tmp_path / "td3=False", tmp_path / "td3=True"], tmp_path / "curve.png").stat().st_size > 0

@@ -10,6 +10,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import ConfigError
+from .config import DDPG_SETTINGS, TD3_SETTINGS
 from .runlog import LOG_FILE, read_log
 
 IGNORED_FOR_GROUPING = ("seed",)
@@ -41,11 +42,19 @@ def group_runs(run_dirs: list[Path]) -> dict[str, list[Path]]:
     settings = {run: run_setting(run) for run in run_dirs}
     names = sorted({name for s in settings.values() for name in s})
     varying = [n for n in names if len({repr(s.get(n)) for s in settings.values()}) > 1]
+    if "td3" in varying and all(implied_by_td3(s) for s in settings.values()):  # "td3=True" says it all
+        varying = [n for n in varying if n not in TD3_SETTINGS]
     groups: dict[str, list[Path]] = {}
     for run, s in settings.items():
         label = ", ".join(f"{n}={_short(s.get(n))}" for n in varying) or s.get("env_id", run.name)
         groups.setdefault(label, []).append(run)
     return groups
+
+
+def implied_by_td3(setting: dict) -> bool:
+    """Whether the run's TD3 fixes are exactly what its td3 switch sets (no fix changed on its own)."""
+    implied = TD3_SETTINGS if setting.get("td3") else DDPG_SETTINGS
+    return all(setting.get(name, DDPG_SETTINGS[name]) == value for name, value in implied.items())
 
 
 def _short(value) -> str:
