@@ -32,6 +32,7 @@ from .config import TrainConfig, validate
 from .envs import EVAL_STREAM, TRAIN_STREAM, env_spec, episode_seed, make_env
 from .progress import Progress
 from .runlog import LOG_FILE, RunLog
+from .tensorboard import TensorBoardLog
 
 CONFIG_FILE = "config.json"
 PLOT_FILE = "curve.png"
@@ -125,7 +126,8 @@ class Run:
             raise ConfigError(f"cannot write to the run folder {self.out_dir}: {error.strerror or error}; "
                               f"choose a writable folder with --out") from None
         log = RunLog(self.out_dir / LOG_FILE, keep_rows_up_to_step=counters.step if resume else None)
-        progress = Progress(config.steps, enabled=show_progress)
+        board = TensorBoardLog(self.out_dir, counters.step if resume else None) if config.tensorboard else None
+        progress = Progress(config.steps, counters.step, steady_from=config.update_after, enabled=show_progress)
         losses = LossMeans()
         last_return, last_eval = None, None
         next_checkpoint = next_multiple(counters.step, config.checkpoint_every)
@@ -158,15 +160,18 @@ class Run:
                         last_eval = (float(returns.mean()), float(returns.std()))
                         row["eval_return_mean"], row["eval_return_std"] = last_eval
                     if row:
-                        log.write(step=counters.step, episode=counters.episode, **row, **losses.take(),
-                                  steps_per_s=rate.take(counters.step))
+                        row = dict(step=counters.step, episode=counters.episode, **row, **losses.take(),
+                                   steps_per_s=rate.take(counters.step))
+                        log.write(**row)
+                        if board:
+                            board.write(row)
                     if episode_ended and counters.step >= next_checkpoint:
                         self.save()
                         saved_step, next_checkpoint = counters.step, next_multiple(counters.step, config.checkpoint_every)
-                    progress.show(counters.step, rate.recent(counters.step), counters.episode, last_return, last_eval)
+                    progress.show(counters.step, counters.episode, last_return, last_eval)
                 if saved_step != counters.step:
                     self.save()
-                progress.show(counters.step, rate.recent(counters.step), counters.episode, last_return, last_eval, force=True)
+                progress.show(counters.step, counters.episode, last_return, last_eval, force=True)
                 if stop.signal is not None:
                     raise TrainingInterrupted(
                         f"stopped by {signal.Signals(stop.signal).name} at step {counters.step}; checkpoint and log "
@@ -174,6 +179,8 @@ class Run:
         finally:
             progress.close()
             log.close()
+            if board:
+                board.close()
         return counters
 
     def start_episode(self):
@@ -230,25 +237,16 @@ class LossMeans:
 
 
 class RateMeter:
-    """Environment steps per second since the last log row (take) and over the last few seconds (recent)."""
+    """Environment steps per second since the last log row (the log's steps_per_s column)."""
 
     def __init__(self, step: int):
         self.row_step, self.row_time = step, time.perf_counter()
-        self.window_step, self.window_time, self.window_rate = step, self.row_time, 0.0
 
     def take(self, step: int) -> float:
         now = time.perf_counter()
         rate = (step - self.row_step) / max(now - self.row_time, 1e-9)
         self.row_step, self.row_time = step, now
         return round(rate, 1)
-
-    def recent(self, step: int) -> float:
-        now = time.perf_counter()
-        if now - self.window_time >= 2.0 or self.window_rate == 0.0:
-            self.window_rate = (step - self.window_step) / max(now - self.window_time, 1e-9)
-        if now - self.window_time >= 2.0:
-            self.window_step, self.window_time = step, now
-        return self.window_rate
 
 
 class _StopFlag:
