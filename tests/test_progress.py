@@ -4,7 +4,10 @@ of steps that waits for the warm-up to end. Time comes from a fake clock, so eve
 
 import io
 
+from helpers import run_tinyddpg
+
 from tinyddpg.run.progress import FILE_EVERY_S, RATE_WINDOW_STEPS, Progress
+from tinyddpg.run.runlog import read_log
 
 
 class FakeClock:
@@ -108,3 +111,17 @@ def test_disabled_progress_writes_nothing():
         progress.show(100, 0, None, None, force=True)
         progress.close()
     assert stream.getvalue() == terminal.getvalue() == ""
+
+
+def test_training_from_the_cli_with_stderr_in_a_file_prints_plain_lines_with_the_last_return_and_evaluation(tmp_path):
+    result = run_tinyddpg("train", "--out", str(tmp_path / "run"), "--steps", "400", "--hidden", "32,32",
+                          "--batch-size", "32", "--random-steps", "100", "--update-after", "50", "--eval-every", "200",
+                          "--eval-episodes", "1")
+    assert result.returncode == 0, result.stderr
+    lines = [line for line in result.stderr.splitlines() if line.startswith("step ")]
+    assert lines[0].startswith("step 1/400 (0%) | ") and lines[0].endswith(" | episodes 0 | return - | eval - | ETA -")
+    last = read_log(tmp_path / "run" / "progress.csv")[-1]
+    assert lines[-1].startswith("step 400/400 (100%) | ") and " steps/s | episodes 2 | " in lines[-1]
+    assert (f"| return {float(last['episode_return']):.1f} | eval {float(last['eval_return_mean']):.1f} ± "
+            f"{float(last['eval_return_std']):.1f} | ETA 0m00s") in lines[-1]
+    assert "\r" not in result.stderr

@@ -9,7 +9,7 @@ import struct
 import sys
 
 import pytest
-from helpers import fast_config
+from helpers import fast_config, run_tinyddpg
 
 from tinyddpg.errors import ConfigError
 from tinyddpg.run.config import validate
@@ -99,3 +99,11 @@ def test_the_setting_without_tensorboardx_is_refused_before_any_work_with_the_in
     monkeypatch.setitem(sys.modules, "tensorboardX", None)  # as if not installed
     with pytest.raises(ConfigError, match=r"tensorboard.*needs tensorboardX.*pip install tensorboardX==2\.6\.5"):
         validate(fast_config(tensorboard=True))
+
+
+def test_the_cli_flag_writes_the_events(tmp_path):
+    result = run_tinyddpg("train", "--out", str(tmp_path), "--steps", "400", "--hidden", "32,32", "--batch-size", "32",
+                          "--random-steps", "100", "--update-after", "50", "--eval-every", "200", "--eval-episodes", "1",
+                          "--tensorboard", "true")
+    assert result.returncode == 0, result.stderr
+    assert_same_scalars(tmp_path)
