@@ -39,6 +39,7 @@ setup(
             "nbformat==5.11.1",
             "ipykernel==7.4.0",
             "ipywidgets==8.1.9",
+            "stable-baselines3==2.9.2",  # needs torch>=2.8, gymnasium<2: works with the pins above
         ],
     },
     entry_points={"console_scripts": ["tinyddpg=tinyddpg.run.cli:main"]},
