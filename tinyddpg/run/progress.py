@@ -7,7 +7,7 @@
 All three show steps done, steps/s, episodes finished, the last episode's return, the last evaluation and the ETA.
 Steps/s and the ETA come from the last RATE_WINDOW_STEPS steps (a recent window, not the run's average), so they
 follow a change of pace within a few hundred steps. The ETA waits until that window holds only steps taken at
-full cost (from `steady_from` on, the first update step): the updates-free warm-up runs many times faster and
+full cost (from `steady_from` on, the first update step): the update-free warm-up runs many times faster and
 would promise an end far too early.
 """
 
@@ -24,6 +24,7 @@ from tqdm.std import tqdm as terminal_tqdm
 RATE_WINDOW_STEPS = 300
 TERMINAL_EVERY_S = 0.5
 FILE_EVERY_S = 30.0
+BAR_FORMAT = "{percentage:3.0f}%|{bar}| {n_fmt}/{total_fmt} [{elapsed}{postfix}]"  # our steps/s and ETA, not tqdm's
 
 
 class RecentRate:
@@ -58,13 +59,11 @@ class Progress:
         self.bar = None
         if not enabled:
             return
+        bar = {"total": total_steps, "initial": start_step, "bar_format": BAR_FORMAT}
         if in_notebook():
-            self.bar, self.every_s = auto_tqdm(total=total_steps, initial=start_step, unit="step"), TERMINAL_EVERY_S
+            self.bar, self.every_s = auto_tqdm(**bar), TERMINAL_EVERY_S
         elif self.stream.isatty():
-            self.bar = terminal_tqdm(total=total_steps, initial=start_step, unit="step", file=self.stream,
-                                     dynamic_ncols=True, bar_format="{percentage:3.0f}%|{bar}| {n_fmt}/{total_fmt} "
-                                                                    "[{elapsed}{postfix}]")
-            self.every_s = TERMINAL_EVERY_S
+            self.bar, self.every_s = terminal_tqdm(**bar, file=self.stream, dynamic_ncols=True), TERMINAL_EVERY_S
         else:
             self.every_s = FILE_EVERY_S
 
