@@ -1,6 +1,7 @@
 """examples/tour.ipynb runs top to bottom in a real Jupyter kernel (nbclient), with short settings; a failing cell
 fails this test with that cell's error. Also: the notebook is stored without outputs."""
 
+import re
 from pathlib import Path
 
 import nbformat
@@ -9,6 +10,7 @@ from nbclient import NotebookClient
 from nbclient.exceptions import CellExecutionError
 
 TOUR = Path(__file__).resolve().parent.parent / "examples" / "tour.ipynb"
+ANSI_COLOUR = re.compile(r"\x1b\[[0-9;]*m")  # IPython colours its tracebacks
 SHORT_STEPS = 1_200  # past update_after (1,000) and one evaluation: every cell has something to show
 
 
@@ -35,7 +37,7 @@ def executed(tmp_path_factory):
         try:
             client.execute()
         except CellExecutionError as error:
-            pytest.fail(f"a cell of {TOUR.name} failed:\n{error}", pytrace=False)
+            pytest.fail(f"a cell of {TOUR.name} failed:\n{ANSI_COLOUR.sub('', str(error))}", pytrace=False)
     return notebook, run_dir
 
 
@@ -81,6 +83,12 @@ def test_training_shows_a_notebook_progress_bar_and_fills_the_run_folder(execute
     outputs = outputs_of(notebook, "counters = train(config, RUN_DIR)")
     widgets = [output for output in outputs if "application/vnd.jupyter.widget-view+json" in output.get("data", {})]
     assert widgets, "no progress bar widget: tqdm.auto did not pick its notebook bar"
+    states = [model["state"] for model in notebook.metadata["widgets"]["application/vnd.jupyter.widget-state+json"]
+              ["state"].values()]
+    texts = [state["value"].replace("\u2007", " ") for state in states if isinstance(state.get("value"), str)]
+    assert any(f"{SHORT_STEPS}/{SHORT_STEPS} [" in text and " steps/s | episodes 6 | return -" in text
+               and " | eval -" in text and " | ETA 0m00s]" in text for text in texts), texts
+    assert [state["bar_style"] for state in states if "bar_style" in state] == ["success"]  # full, closed
     assert "\r" not in text_of(outputs)  # no terminal line redrawn into the cell
     assert f"{SHORT_STEPS:,} steps" in text_of(outputs)
     assert {"progress.csv", "checkpoint.npz", "config.json"} <= {path.name for path in run_dir.iterdir()}

@@ -125,3 +125,10 @@ def test_training_from_the_cli_with_stderr_in_a_file_prints_plain_lines_with_the
     assert (f"| return {float(last['episode_return']):.1f} | eval {float(last['eval_return_mean']):.1f} ± "
             f"{float(last['eval_return_std']):.1f} | ETA 0m00s") in lines[-1]
     assert "\r" not in result.stderr
+
+
+def test_a_finished_run_shows_no_time_left_even_before_the_window_fills():
+    clock, stream = FakeClock(), io.StringIO()
+    progress = Progress(100, steady_from=50, clock=clock, stream=stream)
+    run_steps(progress, clock, 100, 0.125)
+    assert eta(progress, clock, stream, 100) == "0m00s"

@@ -87,7 +87,10 @@ class Progress:
     def status(self, step: int, episodes: int, last_return, last_eval) -> str:
         steps_per_s = self.rate.steps_per_s()
         steady = self.rate.first_step() >= self.steady_from and step - self.rate.first_step() >= self.rate.window_steps
-        eta = (self.total - step) / steps_per_s if steady and steps_per_s > 0 else float("nan")
+        if step >= self.total:
+            eta = 0.0
+        else:
+            eta = (self.total - step) / steps_per_s if steady and steps_per_s > 0 else float("nan")
         return " | ".join([f"{steps_per_s:,.0f} steps/s", f"episodes {episodes}",
                            "return " + ("-" if last_return is None else f"{last_return:.1f}"),
                            "eval " + ("-" if last_eval is None else f"{last_eval[0]:.1f} ± {last_eval[1]:.1f}"),
