@@ -1,6 +1,7 @@
 """examples/tour.ipynb runs top to bottom in a real Jupyter kernel (nbclient), with short settings; a failing cell
 fails this test with that cell's error. Also: the notebook is stored without outputs."""
 
+import os
 import re
 from pathlib import Path
 
@@ -53,6 +54,22 @@ def test_the_install_cell_says_which_backend_and_why(executed):
     assert text_of(outputs_of(notebook, "def cuda_driver_major")) == "nvidia-smi: no GPU\n"  # nor an install:
     # tinyddpg is importable here already (this machine and CI have no GPU)
     assert "backend numpy: nvidia-smi finds no GPU here" in text_of(outputs_of(notebook, "cupy_problem() is None"))
+
+
+def test_where_nvidia_smi_finds_a_gpu_but_cupy_cannot_run_the_backend_cells_say_so_and_keep_numpy(tmp_path):
+    """A stand-in nvidia-smi on PATH reports a CUDA 12 driver; CuPy is not installed here (nor in CI)."""
+    (tmp_path / "nvidia-smi").write_text("#!/bin/sh\necho '| NVIDIA-SMI 550.54  Driver Version: 550.54  CUDA Version: 12.4 |'\n")
+    (tmp_path / "nvidia-smi").chmod(0o755)
+    notebook = nbformat.read(TOUR, as_version=4)
+    backend_cell = next(i for i, cell in enumerate(notebook.cells) if "cupy_problem() is None" in cell.source)
+    notebook.cells = notebook.cells[:backend_cell + 1]  # settings, install, backend
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("PATH", f"{tmp_path}:{os.environ['PATH']}")
+        NotebookClient(notebook, timeout=120, kernel_name="python3", resources={"metadata": {"path": str(TOUR.parent)}}).execute()
+    assert text_of(outputs_of(notebook, "def cuda_driver_major")) == "nvidia-smi: a GPU, CUDA 12\n"
+    text = text_of(outputs_of(notebook, "cupy_problem() is None"))
+    assert "backend numpy: nvidia-smi finds a GPU, but CuPy is not installed" in text
+    assert "To use it: pip install cupy-cuda12x, restart the kernel" in text
 
 
 def test_the_update_cell_prints_every_shape(executed):
