@@ -3,8 +3,10 @@
     numerical dL/dp[i] = (L(p + h e_i) - L(p - h e_i)) / (2 h)
     rel_error          = max|analytic - numerical| / max(1e-8, max(|analytic| + |numerical|))
 
-(the CS231n convention, taken over a whole array). Rules of thumb in float64: a single layer gives about
-1e-10, a whole network about 1e-7; an error near 1 means the backward pass is wrong.
+(a max-norm relative error: the largest error over the largest magnitude of the whole array, not CS231n's
+worst per-element ratio, so an error in an entry far smaller than the array's largest goes unseen: docs/guide.md,
+section 10.1). Rules of thumb in float64: a single layer gives about 1e-10, a whole network about 1e-7; an error
+near 1 means the backward pass is wrong.
 
 Check your own layer (anything with forward/backward/parameters/grads, built on a float64 backend):
 
