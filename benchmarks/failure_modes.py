@@ -124,7 +124,7 @@ def figure(name: str, root: Path, docs: Path) -> Path:
         q_axis.plot(*column(rows, "mean_q"), color=color, linestyle="--", label=f"mean Q, {label}")
     returns_axis.axhline(-200, color="grey", linewidth=0.8, linestyle=":")
     returns_axis.set_ylabel("evaluation return (noise off)")
-    returns_axis.set_title(f"Pendulum-v1, 64-64, seed 0: {FAILURES[name][3]} vs nothing broken")
+    returns_axis.set_title(f"Pendulum-v1, 64-64, seed 0: {FAILURES[name][3]} vs nothing broken", fontsize="medium")
     returns_axis.legend(loc="lower right", fontsize="small")
     returns_axis.grid(alpha=0.3)
     loss_axis.set_yscale("log")

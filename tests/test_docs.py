@@ -2,7 +2,7 @@
 
 A ```python block is run (in a fresh namespace, in a temporary folder). When the next block after it is a plain
 ``` block (only blank lines between), that block is its expected output and must match line by line. Numbers
-are compared as numbers: equal at the precision printed, except numbers below 1e-6 in size (round-off, such
+are compared as numbers: equal at the precision printed, except numbers below 1e-8 in size (round-off, such
 as a gradient check's max abs err, which moves with the BLAS build) which need only agree within a factor of
 10. ```bash blocks are commands, not run here. A Python block that must not run in CI (a long training run)
 carries `<!-- doctest: skip REASON -->` on the line before it; the harness counts those and wants a reason.
@@ -23,7 +23,7 @@ DOC_FILES = ("guide.md", "faq.md", "solutions.md")
 FENCE = re.compile(r"^(?P<indent>[ ]*)```(?P<lang>[a-z]*)\s*$")
 SKIP = re.compile(r"<!--\s*doctest:\s*skip\s+(?P<reason>\S.*?)\s*-->")
 NUMBER = re.compile(r"[-+]?(?:\d[\d,]*\.?\d*|\.\d+)(?:[eE][-+]?\d+)?")
-ROUND_OFF = 1e-6
+ROUND_OFF = 1e-8
 
 
 def blocks(text: str) -> list[dict]:
