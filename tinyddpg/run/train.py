@@ -1,22 +1,29 @@
 """The training loop: collect with exploration, update once per step, evaluate with noise off, log, checkpoint.
 
-    for step in 1 .. steps:
-        a = uniform random                          while step <= random_steps
-          = clip(mu(s) + noise)                     after that
-        s', r, terminated, truncated = env.step(a)
-        buffer <- (s, a, r, s', terminated)         truncated is *not* stored: a time limit is not a terminal state
-        agent.update(buffer.sample(B))              once step >= update_after
-        episode end: log a row, reset (seed from (run seed, episode)), reset the noise, maybe checkpoint
-        every eval_every steps: evaluate N noise-free episodes on a separate environment, log a row
+    for step in 1 .. steps:                                             Run.train
+        a = uniform random while step <= random_steps,                  Run.choose_action
+            else clip(mu(s) + noise)
+        s', r, terminated, truncated = env.step(a)                      Run.step
+        buffer <- (s, a, r, s', terminated)     truncated is *not* stored: a time limit is not a terminal state
+        agent.update(buffer.sample(B))          once step >= update_after
+        episode end: count it, its return goes in the log row           Run.end_episode
+        every eval_every steps: N noise-free episodes on a separate environment   Run.evaluate
+        a log row at each episode end and each evaluation               Run.write_row
+        episode end: checkpoint once checkpoint_every steps have passed Run.checkpoint_if_due
+    save the final state                                                Run.finish
 
-A stop by SIGINT or SIGTERM finishes the current step, saves, and raises TrainingInterrupted.
+Episodes start lazily (the reset seed derives from (run seed, episode)), so a checkpoint at an episode end
+resumes exactly. The first SIGINT or SIGTERM lets the loop finish the episode, save and raise
+TrainingInterrupted (the resumed run is then the uninterrupted one); a second stops after the current step.
 """
 
 from __future__ import annotations
 
 import math
+import os
 import signal
 import time
+from collections.abc import Callable
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -55,18 +62,24 @@ class Counters:
     evaluations: int = 0
 
 
+def play_episode(agent: DDPG, env, seed: int, after_step: Callable[[], None] | None = None) -> float:
+    """One episode from env.reset(seed) with the agent's actions (noise-free in evaluation mode); calls
+    after_step() after every step (render draws a frame there); returns the episode's return."""
+    obs, _ = env.reset(seed=seed)
+    episode_return, done = 0.0, False
+    while not done:
+        obs, reward, terminated, truncated, _ = env.step(agent.act(obs))
+        episode_return += float(reward)
+        done = terminated or truncated
+        if after_step is not None:
+            after_step()
+    return episode_return
+
+
 def evaluate(agent: DDPG, env, episodes: int, run_seed: int) -> np.ndarray:
     """Returns of `episodes` noise-free episodes (agent.eval()); the agent's mode is restored afterwards."""
-    returns = np.zeros(episodes)
     with agent.evaluation():
-        for k in range(episodes):
-            obs, _ = env.reset(seed=episode_seed(run_seed, EVAL_STREAM, k))
-            done = False
-            while not done:
-                obs, reward, terminated, truncated, _ = env.step(agent.act(obs))
-                returns[k] += float(reward)
-                done = terminated or truncated
-    return returns
+        return np.array([play_episode(agent, env, episode_seed(run_seed, EVAL_STREAM, k)) for k in range(episodes)])
 
 
 class Run:
@@ -94,6 +107,7 @@ class Run:
                 "rng": self.rng.bit_generator.state, "env_id": self.config.env_id,
                 "obs_dim": self.spec.obs_dim, "action_dim": self.spec.action_dim}
         ckpt.save_checkpoint(self.checkpoint_path, arrays, meta)
+        self.saved_step = self.counters.step
 
     def restore(self) -> None:
         arrays, meta = ckpt.load_checkpoint(self.checkpoint_path)
@@ -113,68 +127,64 @@ class Run:
 
     # --- the loop -------------------------------------------------------------------------------------------
     def train(self, resume: bool = False, show_progress: bool = True) -> Counters:
-        config, agent, counters = self.config, self.agent, self.counters
+        """Train to config.steps (with resume: from the checkpoint on); the loop of the module docstring."""
+        self.open_folder(resume)
+        self.log = RunLog(self.out_dir / LOG_FILE, keep_rows_up_to_step=self.counters.step if resume else None)
+        self.progress = Progress(self.config.steps, enabled=show_progress)
+        try:
+            with stop_signals() as stop:
+                while self.counters.step < self.config.steps and not stop.now:
+                    episode_ended = self.step()
+                    row = self.end_episode() if episode_ended else {}
+                    if self.counters.step % self.config.eval_every == 0:
+                        row.update(self.evaluate())
+                    if row:
+                        self.write_row(row)
+                    if episode_ended:
+                        self.checkpoint_if_due()
+                        if stop.requested:
+                            break
+                    self.show_progress()
+                self.finish(stop)
+        finally:
+            self.progress.close()
+            self.log.close()
+        return self.counters
+
+    def open_folder(self, resume: bool) -> None:
+        """Restore the checkpoint (resume) or write the config of a new run; set up the loop's bookkeeping."""
         if resume:
             self.restore()
-            counters = self.counters
         try:
             self.out_dir.mkdir(parents=True, exist_ok=True)
             if not resume:
-                (self.out_dir / CONFIG_FILE).write_text(config.to_json() + "\n")
+                (self.out_dir / CONFIG_FILE).write_text(self.config.to_json() + "\n")
         except OSError as error:
             raise ConfigError(f"cannot write to the run folder {self.out_dir}: {error.strerror or error}; "
                               f"choose a writable folder with --out") from None
-        log = RunLog(self.out_dir / LOG_FILE, keep_rows_up_to_step=counters.step if resume else None)
-        progress = Progress(config.steps, enabled=show_progress)
-        losses = LossMeans()
-        last_return, last_eval = None, None
-        next_checkpoint = next_multiple(counters.step, config.checkpoint_every)
-        saved_step = counters.step if resume else None  # the step the checkpoint on disk holds
-        obs = None  # episodes start lazily, so a checkpoint at an episode end holds the state before the reset
-        rate = RateMeter(counters.step)
-        try:
-            with stop_signals() as stop:
-                while counters.step < config.steps and stop.signal is None:
-                    if obs is None:
-                        obs = self.start_episode()
-                    action = self.choose_action(obs)
-                    next_obs, reward, terminated, truncated, _ = self.env.step(action)
-                    agent.observe(next_obs)
-                    self.buffer.add(obs, action, float(reward), next_obs, terminated)
-                    counters.step += 1
-                    self.episode_return += float(reward)
-                    if counters.step >= config.update_after:
-                        losses.add(counters.step, agent.update(self.buffer.sample(config.agent.batch_size)))
-                        check_gradients_finite(counters.step, agent)
-                    episode_ended = terminated or truncated
-                    obs = None if episode_ended else next_obs
-                    row = {}
-                    if episode_ended:
-                        counters.episode += 1
-                        last_return = row["episode_return"] = self.episode_return
-                    if counters.step % config.eval_every == 0:
-                        returns = evaluate(agent, self.eval_env, config.eval_episodes, config.seed)
-                        counters.evaluations += 1
-                        last_eval = (float(returns.mean()), float(returns.std()))
-                        row["eval_return_mean"], row["eval_return_std"] = last_eval
-                    if row:
-                        log.write(step=counters.step, episode=counters.episode, **row, **losses.take(),
-                                  steps_per_s=rate.take(counters.step))
-                    if episode_ended and counters.step >= next_checkpoint:
-                        self.save()
-                        saved_step, next_checkpoint = counters.step, next_multiple(counters.step, config.checkpoint_every)
-                    progress.show(counters.step, rate.recent(counters.step), counters.episode, last_return, last_eval)
-                if saved_step != counters.step:
-                    self.save()
-                progress.show(counters.step, rate.recent(counters.step), counters.episode, last_return, last_eval, force=True)
-                if stop.signal is not None:
-                    raise TrainingInterrupted(
-                        f"stopped by {signal.Signals(stop.signal).name} at step {counters.step}; checkpoint and log "
-                        f"saved in {self.out_dir}. Continue with: tinyddpg train --resume {self.out_dir}", stop.signal)
-        finally:
-            progress.close()
-            log.close()
-        return counters
+        self.losses, self.rate = LossMeans(), RateMeter(self.counters.step)
+        self.last_return, self.last_eval = None, None
+        self.next_checkpoint = next_multiple(self.counters.step, self.config.checkpoint_every)
+        self.saved_step = self.counters.step if resume else None  # the step the checkpoint on disk holds
+        self.obs = None  # episodes start lazily, so a checkpoint at an episode end holds the state before the reset
+
+    def step(self) -> bool:
+        """One environment step: act, store the transition, update once update_after is reached; returns
+        whether the episode ended."""
+        if self.obs is None:
+            self.obs = self.start_episode()
+        action = self.choose_action(self.obs)
+        next_obs, reward, terminated, truncated, _ = self.env.step(action)
+        self.agent.observe(next_obs)
+        self.buffer.add(self.obs, action, float(reward), next_obs, terminated)
+        self.counters.step += 1
+        self.episode_return += float(reward)
+        if self.counters.step >= self.config.update_after:
+            self.losses.add(self.counters.step, self.agent.update(self.buffer.sample(self.config.agent.batch_size)))
+            check_gradients_finite(self.counters.step, self.agent)
+        episode_ended = terminated or truncated
+        self.obs = None if episode_ended else next_obs
+        return episode_ended
 
     def start_episode(self):
         """Reset the environment with the episode's derived seed and restart the exploration noise."""
@@ -190,8 +200,46 @@ class Run:
         action = self.agent.act(obs)
         if not np.all(np.isfinite(action)):
             raise NumericalError(f"step {self.counters.step + 1}: the action is not finite ({action}); "
-                                 f"training stopped, the last checkpoint is untouched")
+                                 f"training stopped")
         return action
+
+    def end_episode(self) -> dict:
+        """Count the finished episode; its return for the log row."""
+        self.counters.episode += 1
+        self.last_return = self.episode_return
+        return {"episode_return": self.episode_return}
+
+    def evaluate(self) -> dict:
+        """Noise-free evaluation episodes; their mean and std for the log row."""
+        returns = evaluate(self.agent, self.eval_env, self.config.eval_episodes, self.config.seed)
+        self.counters.evaluations += 1
+        self.last_eval = (float(returns.mean()), float(returns.std()))
+        return {"eval_return_mean": self.last_eval[0], "eval_return_std": self.last_eval[1]}
+
+    def write_row(self, row: dict) -> None:
+        """One log row: the episode return and/or evaluation, the loss means since the last row, the speed."""
+        self.log.write(step=self.counters.step, episode=self.counters.episode, **row, **self.losses.take(),
+                       steps_per_s=self.rate.take(self.counters.step))
+
+    def checkpoint_if_due(self) -> None:
+        """At an episode end, save once checkpoint_every steps have passed since the last scheduled save."""
+        if self.counters.step >= self.next_checkpoint:
+            self.save()
+            self.next_checkpoint = next_multiple(self.counters.step, self.config.checkpoint_every)
+
+    def show_progress(self, force: bool = False) -> None:
+        self.progress.show(self.counters.step, self.rate.recent(self.counters.step), self.counters.episode,
+                           self.last_return, self.last_eval, force=force)
+
+    def finish(self, stop: _StopFlag) -> None:
+        """Save the final state (unless just saved), show the last progress line, report a stop by signal."""
+        if self.saved_step != self.counters.step:
+            self.save()
+        self.show_progress(force=True)
+        if stop.signal is not None:
+            raise TrainingInterrupted(
+                f"stopped by {signal.Signals(stop.signal).name} at step {self.counters.step}; checkpoint and log "
+                f"saved in {self.out_dir}. Continue with: tinyddpg train --resume {self.out_dir}", stop.signal)
 
 
 def next_multiple(step: int, every: int) -> int:
@@ -252,17 +300,33 @@ class RateMeter:
 
 
 class _StopFlag:
-    signal: int | None = None
+    signal: int | None = None  # the first stop signal received
+    count: int = 0
+
+    @property
+    def requested(self) -> bool:
+        """A stop was asked for: the loop finishes the episode, then saves and stops."""
+        return self.count >= 1
+
+    @property
+    def now(self) -> bool:
+        """A second stop signal: the loop stops after the current step."""
+        return self.count >= 2
 
 
 @contextmanager
 def stop_signals():
-    """While inside, SIGINT and SIGTERM set a flag (the loop saves and stops) instead of killing the process."""
+    """While inside, SIGINT and SIGTERM set a flag instead of killing the process: the first lets the loop
+    finish the episode, save and stop; the second stops it after the current step."""
     flag = _StopFlag()
     handled = (signal.SIGINT, signal.SIGTERM)
 
     def handler(signal_number, frame):
-        flag.signal = signal_number
+        flag.count += 1
+        if flag.count == 1:
+            flag.signal = signal_number
+            note = f"\n{signal.Signals(signal_number).name}: finishing the episode, then saving (again: stop now)\n"
+            os.write(2, note.encode())  # a raw write: safe even when the signal lands inside a print
 
     try:
         previous = {s: signal.signal(s, handler) for s in handled}
