@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import contextlib
 import io
-import os
 import re
 from pathlib import Path
 
@@ -109,5 +108,8 @@ def test_a_wrong_number_or_word_fails_the_comparison():
         assert_same_output("max abs err 2.27e-10", "max abs err 2.27e-08", "off by 100")
 
 
-def test_every_doc_exists():
-    assert all(os.path.exists(DOCS / name) for name in DOC_FILES)
+def test_a_marked_snippet_is_skipped_with_its_reason_and_an_unmarked_one_is_not():
+    text = "<!-- doctest: skip trains for minutes -->\n```python\nraise SystemExit\n```\n\n```python\nprint(1)\n```\n"
+    marked, unmarked = blocks(text)
+    assert (marked["lang"], marked["skip"], marked["code"]) == ("python", "trains for minutes", "raise SystemExit")
+    assert unmarked["skip"] is None
