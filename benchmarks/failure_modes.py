@@ -1,7 +1,7 @@
 """Regenerate the guide's failure-mode figures: short Pendulum-v1 runs, each with one thing broken on purpose,
 drawn beside the same run unbroken (docs/guide.md, "Reading a run").
 
-Usage (from the repository root; about 2-4 minutes a run on one core, run it niced on a shared machine):
+Usage (from the repository root; a few minutes a run on one core, run it niced on a shared machine):
 
     nice -n 10 python benchmarks/failure_modes.py                 # every run, then every figure
     nice -n 10 python benchmarks/failure_modes.py --only rho_zero  # one failure (the baseline runs first if missing)
