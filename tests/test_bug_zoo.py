@@ -9,6 +9,7 @@ few lines only where the bug sits inside them.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -147,37 +148,29 @@ def terminal_mask_ignored(monkeypatch):
          original(self, batch._replace(terminated=batch.terminated * 0.0)))
 
 
-def swapped_networks(agent, pairs):
-    """Swap agent attributes pairwise; calling it again swaps them back."""
-    for a, b in pairs:
-        first, second = getattr(agent, a), getattr(agent, b)
-        setattr(agent, a, second)
-        setattr(agent, b, first)
+def with_attributes(method, replacements):
+    """method, run with some of self's attributes replaced (replacements(self) -> {name: value}), then restored."""
+    def run(self, *args, **kwargs):
+        new = replacements(self)
+        saved = {name: getattr(self, name) for name in new}
+        for name, value in new.items():
+            setattr(self, name, value)
+        try:
+            return method(self, *args, **kwargs)
+        finally:
+            for name, value in saved.items():
+                setattr(self, name, value)
+    return run
 
 
 def online_networks_in_the_td_target(monkeypatch):
-    def make(original):
-        def td_target(self, batch):
-            pairs = (("actor", "actor_target"), ("critic", "critic_target"))
-            swapped_networks(self, pairs)
-            try:
-                return original(self, batch)
-            finally:
-                swapped_networks(self, pairs)
-        return td_target
-    wrap(monkeypatch, DDPG, "td_target", make)
+    wrap(monkeypatch, DDPG, "td_target", lambda original: with_attributes(original, lambda agent: {
+        "actor_target": agent.actor, "critic_target": agent.critic}))
 
 
 def target_critic_in_the_actor_loss(monkeypatch):
-    def make(original):
-        def compute_actor_gradients(self, batch):
-            swapped_networks(self, [("critic", "critic_target")])
-            try:
-                return original(self, batch)
-            finally:
-                swapped_networks(self, [("critic", "critic_target")])
-        return compute_actor_gradients
-    wrap(monkeypatch, DDPG, "compute_actor_gradients", make)
+    wrap(monkeypatch, DDPG, "compute_actor_gradients", lambda original: with_attributes(original, lambda agent: {
+        "critic": agent.critic_target}))
 
 
 def actor_loss_sign_flipped(monkeypatch):
@@ -191,15 +184,8 @@ def actor_loss_sign_flipped(monkeypatch):
 
 
 def discount_missing(monkeypatch):
-    def make(original):
-        def td_target(self, batch):
-            gamma, self.config.gamma = self.config.gamma, 1.0  # y = r + (1 - d) Q'
-            try:
-                return original(self, batch)
-            finally:
-                self.config.gamma = gamma
-        return td_target
-    wrap(monkeypatch, DDPG, "td_target", make)
+    wrap(monkeypatch, DDPG, "td_target", lambda original: with_attributes(original, lambda agent: {
+        "config": dataclasses.replace(agent.config, gamma=1.0)}))  # y = r + (1 - d) Q'(s', mu'(s'))
 
 
 def next_obs_left_unnormalized(monkeypatch):
@@ -208,27 +194,11 @@ def next_obs_left_unnormalized(monkeypatch):
 
 
 def act_skips_normalization(monkeypatch):
-    def make(original):
-        def act(self, obs, explore=True):
-            normalizer, self.normalizer = self.normalizer, None
-            try:
-                return original(self, obs, explore)
-            finally:
-                self.normalizer = normalizer
-        return act
-    wrap(monkeypatch, DDPG, "act", make)
+    wrap(monkeypatch, DDPG, "act", lambda original: with_attributes(original, lambda agent: {"normalizer": None}))
 
 
 def noise_left_on_in_evaluation(monkeypatch):
-    def make(original):
-        def act(self, obs, explore=True):
-            training, self.training = self.training, True
-            try:
-                return original(self, obs, explore)
-            finally:
-                self.training = training
-        return act
-    wrap(monkeypatch, DDPG, "act", make)
+    wrap(monkeypatch, DDPG, "act", lambda original: with_attributes(original, lambda agent: {"training": True}))
 
 
 def next_obs_slice_shifted_by_one(monkeypatch):
