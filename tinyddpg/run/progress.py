@@ -91,10 +91,10 @@ class Progress:
             eta = 0.0
         else:
             eta = (self.total - step) / steps_per_s if steady and steps_per_s > 0 else float("nan")
-        return " | ".join([f"{steps_per_s:,.0f} steps/s", f"episodes {episodes}",
+        # The ETA comes early: a terminal too narrow for the whole line cuts its end.
+        return " | ".join([f"{steps_per_s:,.0f} steps/s", "ETA " + duration(eta), f"episodes {episodes}",
                            "return " + ("-" if last_return is None else f"{last_return:.1f}"),
-                           "eval " + ("-" if last_eval is None else f"{last_eval[0]:.1f} ± {last_eval[1]:.1f}"),
-                           "ETA " + duration(eta)])
+                           "eval " + ("-" if last_eval is None else f"{last_eval[0]:.1f} ± {last_eval[1]:.1f}")])
 
     def close(self) -> None:
         if self.bar is not None:
