@@ -83,6 +83,14 @@ def test_a_resume_from_an_older_checkpoint_hides_the_events_written_after_it(tmp
     assert_same_scalars(tmp_path)
 
 
+def test_a_run_started_over_in_the_same_folder_hides_the_earlier_runs_events(tmp_path):
+    """As a sweep does with a folder that has a config but no checkpoint yet: progress.csv starts over."""
+    train(fast_config(steps=600, tensorboard=True), tmp_path, show_progress=False)
+    train(fast_config(steps=400, seed=1, tensorboard=True), tmp_path, show_progress=False)
+    assert len(list(tmp_path.glob("events.out.tfevents.*"))) == 2
+    assert_same_scalars(tmp_path)
+
+
 def test_a_sweeps_runs_write_side_by_side_named_by_setting_and_seed(tmp_path):
     spec = make_spec("pendulum", "0-1", ["batch_size=32,64", "tensorboard=true", "steps=200", "hidden=16,16",
                                          "random_steps=50", "update_after=50", "eval_every=100", "eval_episodes=1"])

@@ -5,7 +5,7 @@ critic_loss, ..., whatever columns the log has), written into the run folder its
     tensorboard --logdir runs/quickstart         # one run
     tensorboard --logdir sweeps/buffer           # a sweep: its runs side by side, named <setting>/seed<k>
 
-Needs tensorboardX (`pip install "tinyddpg[tensorboard]"`); viewing needs the `tensorboard` package.
+Needs tensorboardX (`pip install -e ".[tensorboard]"` in a clone); viewing needs the `tensorboard` package.
 """
 
 from __future__ import annotations
@@ -19,16 +19,16 @@ INSTALL_HINT = "pip install tensorboardX==2.6.5 (or the extra: pip install -e '.
 
 
 class TensorBoardLog:
-    def __init__(self, run_dir: Path, resumed_at_step: int | None = None):
-        """Open a new event file in run_dir. After a resume, TensorBoard hides the events of earlier sessions
-        from the step after the checkpoint on (purge_step), as the CSV log drops its rows written after it."""
+    def __init__(self, run_dir: Path, start_step: int):
+        """Open a new event file in run_dir for a session that starts after `start_step` (0, or the checkpoint's
+        step on a resume). TensorBoard then hides earlier sessions' events after start_step (purge_step), as the
+        CSV log drops its rows after the checkpoint, or starts over."""
         from tensorboardX import SummaryWriter  # here, not at the top: only runs that ask for it need it
 
-        purge_step = None if resumed_at_step is None else resumed_at_step + 1
         # Files are named by the second they open; the session number keeps two sessions in one second apart
         # and in order (TensorBoard reads a folder's event files in name order).
         session = len(list(Path(run_dir).glob("events.out.tfevents.*"))) + 1
-        self.writer = SummaryWriter(logdir=str(run_dir), purge_step=purge_step, flush_secs=10,
+        self.writer = SummaryWriter(logdir=str(run_dir), purge_step=start_step + 1, flush_secs=10,
                                     filename_suffix=f".session{session}")
 
     def write(self, row: dict) -> None:

@@ -131,7 +131,7 @@ class Run:
         """Train to config.steps (with resume: from the checkpoint on); the loop of the module docstring."""
         self.open_folder(resume)
         self.log = RunLog(self.out_dir / LOG_FILE, keep_rows_up_to_step=self.counters.step if resume else None)
-        self.board = TensorBoardLog(self.out_dir, self.counters.step if resume else None) if self.config.tensorboard else None
+        self.board = TensorBoardLog(self.out_dir, self.counters.step) if self.config.tensorboard else None
         self.progress = Progress(self.config.steps, self.counters.step, steady_from=self.config.update_after,
                                  enabled=show_progress)
         try:
