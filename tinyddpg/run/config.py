@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 import difflib
+import importlib.util
 import json
 from dataclasses import dataclass, field
 
@@ -12,6 +13,7 @@ from ..agent import DDPGConfig
 from ..backend import BACKEND_CHOICES, DTYPE_CHOICES
 from ..errors import ConfigError
 from ..noise import NOISE_CHOICES
+from .tensorboard import INSTALL_HINT as TENSORBOARD_INSTALL_HINT
 
 
 @dataclass
@@ -36,6 +38,9 @@ class TrainConfig:
     td3: bool = field(default=False, metadata={
         "help": "TD3 mode (Fujimoto et al. 2018): sets twin_critics=true, target_noise=0.2, target_noise_clip=0.5, "
                 "policy_delay=2; false sets them back to DDPG's (true | false)"})
+    tensorboard: bool = field(default=False, metadata={
+        "help": "also write the log's scalars as TensorBoard events in the run folder (needs tensorboardX); "
+                "view with: tensorboard --logdir DIR"})
     agent: DDPGConfig = field(default_factory=DDPGConfig)
 
     def to_json(self) -> str:
@@ -66,8 +71,9 @@ PRESETS = {
     # steps, updates from 1,000, 10 noise-free evaluation episodes every 1,000 steps, 30,000 steps.
     "pendulum": TrainConfig(),
     # HalfCheetah-v5 as OpenAI Spinning Up's DDPG (256-256, Adam 1e-3, batch 100, Gaussian 0.1, 10,000 random
-    # steps, updates from 1,000; it reports about 4.3k return at 100k steps). Spinning Up runs 50 updates every
-    # 50 steps; we run one per step, the same ratio. Evaluated every 5,000 steps.
+    # steps, updates from 1,000; about 4.3k return at 100k steps, read off its HalfCheetah-v3 benchmark plot (3M
+    # steps), not v5). Spinning Up runs 50 updates every 50 steps; we run one per step, the same ratio.
+    # Evaluated every 5,000 steps.
     "halfcheetah": TrainConfig(
         env_id="HalfCheetah-v5", steps=100_000, random_steps=10_000, eval_every=5_000, checkpoint_every=10_000,
         agent=DDPGConfig(hidden=(256, 256), batch_size=100)),
@@ -170,6 +176,8 @@ def validate(config: TrainConfig) -> None:
     require(agent.noise_scale >= 0, "noise_scale", agent.noise_scale, "must be >= 0 (typical 0.1)")
     require(agent.ou_theta > 0, "ou_theta", agent.ou_theta, "must be > 0 (typical 0.15)")
     require(agent.ou_dt > 0, "ou_dt", agent.ou_dt, "must be > 0 (typical 0.01)")
+    require(not config.tensorboard or importlib.util.find_spec("tensorboardX") is not None, "tensorboard",
+            config.tensorboard, f"needs tensorboardX, which is not installed: {TENSORBOARD_INSTALL_HINT}")
     require(agent.final_init_bound > 0, "final_init_bound", agent.final_init_bound, "must be > 0 (typical 3e-3)")
     require(agent.target_noise >= 0, "target_noise", agent.target_noise, "must be >= 0 (TD3: 0.2; 0 = off)")
     require(agent.target_noise_clip >= 0, "target_noise_clip", agent.target_noise_clip, "must be >= 0 (TD3: 0.5)")
