@@ -86,3 +86,14 @@ def test_plot_draws_estimate_vs_true_and_labels_td3_runs_by_the_switch_alone(tmp
     (tmp_path / "twin" / "config.json").write_text(ablation.to_json())
     assert "twin_critics=True" in " ".join(group_runs([*sorted(tmp_path.iterdir())]))
     assert plot_runs([tmp_path / "td3=False", tmp_path / "td3=True"], tmp_path / "curve.png").stat().st_size > 0
+
+
+def test_a_log_written_before_the_value_columns_still_reads_and_plots(tmp_path):
+    from tinyddpg.run.plot import plot_runs
+
+    old_columns = "step,episode,episode_return,eval_return_mean,eval_return_std,critic_loss,actor_loss,mean_q,steps_per_s\n"
+    (tmp_path / "progress.csv").write_text(old_columns + "200,1,-900.0,-800.0,10.0,0.5,3.0,-3.0,400.0\n"
+                                           + "400,2,-700.0,-600.0,12.0,0.4,2.5,-2.5,410.0\n" + "600,3,-5")
+    rows = read_log(tmp_path / "progress.csv")
+    assert [r["eval_return_mean"] for r in rows] == ["-800.0", "-600.0"]  # the half-written last line is skipped
+    assert plot_runs([tmp_path], tmp_path / "curve.png").stat().st_size > 0

@@ -54,13 +54,14 @@ def _cell(value) -> str:
 
 
 def read_log(path: Path) -> list[dict[str, str]]:
-    """The complete rows of a log (a half-written last line from a killed run is skipped)."""
+    """The complete rows of a log (a half-written last line from a killed run is skipped). A log written before
+    a column was added (value_estimate, value_true) reads with the columns it has."""
     with open(path, newline="") as file:
         text = file.read()
     lines = text.splitlines(keepends=True)
     if lines and not lines[-1].endswith("\n"):
         lines = lines[:-1]
-    return [row for row in csv.DictReader(lines) if None not in row.values() and len(row) == len(COLUMNS)]
+    return [row for row in csv.DictReader(lines) if None not in row.values() and None not in row]  # no cell short or extra
 
 
 def logged_steps_per_s(rows: list[dict[str, str]], after_step: int = 0) -> float:
