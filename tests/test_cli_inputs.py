@@ -90,7 +90,7 @@ def test_evaluate_says_what_the_path_is(tmp_path, make, message):
     (["--env", "Pendulm-v1"], "env_id='Pendulm-v1' is not a registered gymnasium environment (did you mean 'Pendulum-v1'"),
     (["--threads", "0"], "argument --threads: '0' is not allowed: must be an integer >= 1, e.g. --threads 1"),
     (["--batch-size", "100000000", "--buffer-size", "100000000"],
-     "this run needs about 3,147.4 GiB (replay buffer 2.1 MiB, networks and Adam 5.6 MiB, one update's activations "
+     "this run needs about 3,147.4 GiB (replay buffer 2.1 MiB, networks and Adam 6.5 MiB, one update's activations "
      "3,147.1 GiB), but the machine has"),
 ])
 def test_bad_train_settings_are_refused_before_anything_is_written(tmp_path, args, message):

@@ -2,7 +2,8 @@
 
     replay buffer   min(buffer_size, steps) rows of (2 obs + action + 2) numbers, twice with save_buffer
                     (the checkpoint writes a host copy of the filled rows)
-    networks        6 x the parameters of actor and critic: themselves, their targets, gradients, Adam's m and v
+    networks        NETWORK_COPIES x the parameters of actor and critic: themselves, their targets, gradients,
+                    Adam's m and v (6), and a margin for the small per-layer arrays
     activations     ACTIVATION_FACTOR x batch x (obs + action + the hidden widths) numbers: the forward caches
                     and backward temporaries of one update (measured: 8.7 to 10.7, see tests/test_memory.py)
     base            the interpreter, NumPy, gymnasium and matplotlib
@@ -17,6 +18,7 @@ from dataclasses import dataclass
 from ..errors import TinyDDPGError
 
 ACTIVATION_FACTOR = 12
+NETWORK_COPIES = 7
 BASE_BYTES = 300 * 2**20
 
 
@@ -49,7 +51,7 @@ def estimate(config, obs_dim: int, action_dim: int) -> MemoryEstimate:
     actor_sizes, critic_sizes = [obs_dim, *hidden, action_dim], [obs_dim + action_dim, *hidden, 1]
     parameters = sum((a + 1) * b for sizes in (actor_sizes, critic_sizes) for a, b in itertools.pairwise(sizes))
     activations = ACTIVATION_FACTOR * config.agent.batch_size * (obs_dim + action_dim + sum(hidden)) * itemsize
-    return MemoryEstimate(buffer, 6 * parameters * itemsize, activations)
+    return MemoryEstimate(buffer, NETWORK_COPIES * parameters * itemsize, activations)
 
 
 def available_bytes() -> int | None:
