@@ -16,7 +16,8 @@ from tinyddpg.run.runlog import read_log
 from tinyddpg.run.train import train
 
 FAST_CLI = ["--hidden", "32,32", "--batch-size", "32", "--random-steps", "100", "--update-after", "50",
-            "--eval-every", "200", "--eval-episodes", "1", "--buffer-size", "5000", "--checkpoint-every", "200", "--quiet"]
+            "--eval-every", "200", "--eval-episodes", "1", "--buffer-size", "5000", "--checkpoint-every", "200", "--quiet",
+            "--threads", "1"]
 
 
 def fast_config(**overrides):
@@ -162,6 +163,7 @@ def test_ctrl_c_mid_episode_then_resume_gives_exactly_the_uninterrupted_log_and_
     assert 0 < stopped_at < 1200 and stopped_at % 200 == 0  # at an episode end (Pendulum: 200 steps)
     resumed = run_tinyddpg("train", "--resume", str(stopped), "--quiet")
     assert resumed.returncode == 0, resumed.stderr
+    assert " 1 (the run's own, from its checkpoint, so the resume is exact)" in resumed.stderr
     drop_speed = [{k: v for k, v in row.items() if k != "steps_per_s"} for row in read_log(whole / "progress.csv")]
     assert [{k: v for k, v in row.items() if k != "steps_per_s"}
             for row in read_log(stopped / "progress.csv")] == drop_speed
@@ -170,3 +172,13 @@ def test_ctrl_c_mid_episode_then_resume_gives_exactly_the_uninterrupted_log_and_
     assert sorted(whole_arrays) == sorted(stopped_arrays)
     for name, array in whole_arrays.items():  # networks, targets, Adam states and the replay buffer
         np.testing.assert_array_equal(stopped_arrays[name], array, err_msg=name)
+
+
+@pytest.mark.parametrize("cores, load, threads", [(2, 0.1, 2), (2, 0.6, 1), (2, 1.0, 1), (2, 6.5, 1), (1, 0.0, 1),
+                                                  (16, 3.2, 13)])
+def test_the_default_thread_count_is_one_per_free_core(monkeypatch, cores, load, threads):
+    from tinyddpg.run import threads as threads_module
+
+    monkeypatch.setattr(threads_module.os, "cpu_count", lambda: cores)
+    monkeypatch.setattr(threads_module.os, "getloadavg", lambda: (load, load, load))
+    assert threads_module.free_core_threads() == (threads, f"load {load:.1f} on {cores} cores")

@@ -25,7 +25,8 @@ from tinyddpg.run.train import Run, train
 register_toy_envs()
 
 FAST_CLI = ["--hidden", "32,32", "--batch-size", "32", "--random-steps", "100", "--update-after", "50",
-            "--eval-every", "200", "--eval-episodes", "1", "--buffer-size", "50000", "--checkpoint-every", "200", "--quiet"]
+            "--eval-every", "200", "--eval-episodes", "1", "--buffer-size", "50000", "--checkpoint-every", "200", "--quiet",
+            "--threads", "1"]
 
 
 def fast_config(**overrides):

@@ -36,6 +36,7 @@ def settings_from(args: argparse.Namespace) -> dict[str, object]:
 def command_train(args) -> int:
     from .folder import CONFIG_FILE, RunFolderLock
     from .memory import size_text
+    from .threads import choose_threads
     from .train import PLOT_FILE, Run, check_new_run_folder, saved_config
 
     overrides = settings_from(args)
@@ -53,7 +54,8 @@ def command_train(args) -> int:
         config, resume = new_config, False
         check_new_run_folder(out_dir)
     run = Run(config, out_dir)  # settings, environment, backend and memory checked; nothing written yet
-    threads = limit_blas_threads(args.threads)
+    count, why = choose_threads(args.threads, out_dir, resume)
+    threads = f"{limit_blas_threads(count)} ({why})"
     with run.folder_lock():  # refuses a second process before anything is printed or written
         if args.resume and not resume:
             print(f"{out_dir} has no checkpoint yet (its run stopped before the first one): starting it over from "
@@ -162,8 +164,8 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--resume", metavar="DIR", help="continue the run in DIR from its checkpoint (only --steps may change)")
     train.add_argument("--quiet", action="store_true", help="no progress line")
     train.add_argument("--threads", type=positive_int("--threads 1"), metavar="N",
-                       help="BLAS threads for NumPy (default: one per core); "
-                       "1 is best when other processes share the cores")
+                       help="BLAS threads for NumPy (default: one per core not busy with other work when the run "
+                            "starts; on --resume, the run's own count, which keeps the resume exact)")
     add_setting_options(train)
     train.set_defaults(handler=command_train)
 

@@ -41,6 +41,7 @@ from .folder import CONFIG_FILE, RunFolderLock, run_folder_problem
 from .memory import OutOfMemory, available_bytes, check_fits, estimate
 from .progress import Progress
 from .runlog import LOG_FILE, RunLog
+from .threads import blas_threads
 
 PLOT_FILE = "curve.png"
 
@@ -113,7 +114,7 @@ class Run:
             arrays.update(ckpt.prefixed("buffer", self.buffer.state_dict()))
         meta = {"config": self.config.to_json(), "counters": vars(self.counters),
                 "rng": self.rng.bit_generator.state, "env_id": self.config.env_id,
-                "obs_dim": self.spec.obs_dim, "action_dim": self.spec.action_dim}
+                "obs_dim": self.spec.obs_dim, "action_dim": self.spec.action_dim, "blas_threads": blas_threads()}
         ckpt.save_checkpoint(self.checkpoint_path, arrays, meta)
         self.saved_step = self.counters.step
 
