@@ -30,6 +30,7 @@ setup(
             "ruff==0.17.6",
             "ray==2.60.0",
             "gymnasium[mujoco]==1.4.0",
+            "stable-baselines3==2.9.2",  # needs torch>=2.8, gymnasium<2: works with the pins above
         ],
     },
     entry_points={"console_scripts": ["tinyddpg=tinyddpg.run.cli:main"]},

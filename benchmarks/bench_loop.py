@@ -54,7 +54,7 @@ def torch_steps_per_s(preset_name: str, learning_steps: int) -> float:
     sys.path.insert(0, str(REPO_ROOT / "tests"))
     import numpy as np
     import torch
-    from torch_reference import TorchDDPG
+    from torch_reference import reference_for
 
     from tinyddpg.agent import DDPG
     from tinyddpg.run.config import preset
@@ -63,7 +63,7 @@ def torch_steps_per_s(preset_name: str, learning_steps: int) -> float:
     config = preset(preset_name)
     env = make_env(config.env_id)
     spec = env_spec(env)
-    peer = TorchDDPG(DDPG(spec.obs_dim, spec.action_dim, spec.low, spec.high, config.agent), torch.float32)
+    peer = reference_for(DDPG(spec.obs_dim, spec.action_dim, spec.low, spec.high, config.agent), torch.float32)
     rng = np.random.default_rng(0)
     capacity, size = config.buffer_size, 0
     obs_buf = np.zeros((capacity, spec.obs_dim), np.float32)

@@ -62,7 +62,7 @@ sys.path.insert(0, str(REPO_ROOT / "tests"))  # the PyTorch DDPG that the parity
 import numpy as np
 import threadpoolctl
 import torch
-from torch_reference import TorchDDPG
+from torch_reference import reference_for
 
 from tinyddpg.agent import DDPG, DDPGConfig
 from tinyddpg.backend import Backend, get_backend, make_rng
@@ -311,7 +311,7 @@ class Row:
 def measure_update(shape: Shape, device: Device, plan: Plan) -> Row:
     backend = device.backend
     agent = make_agent(shape, backend)
-    peer = TorchDDPG(agent, torch.float32, device.torch_device)
+    peer = reference_for(agent, torch.float32, device.torch_device)
     batch = filled_buffer(10_000, shape, backend, chunk=10_000).sample(shape.batch)  # views, as in training
     tbatch = peer.tensors([backend.to_host(x) for x in batch])
     products = update_products(shape)
@@ -329,7 +329,7 @@ def measure_update(shape: Shape, device: Device, plan: Plan) -> Row:
 
 def measure_act(shape: Shape, device: Device, plan: Plan) -> Row:
     agent = make_agent(shape, device.backend)
-    peer = TorchDDPG(agent, torch.float32, device.torch_device)
+    peer = reference_for(agent, torch.float32, device.torch_device)
     obs = make_rng(3).standard_normal(shape.obs_dim)  # float64, as environments return it
     noise_rng = make_rng(4)
     low, high, scale = agent.low, agent.high, agent.action_scale

@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 import torch
 from agent_helpers import ACTION_DIM, HIGH, LOW, OBS_DIM, host_batch, small_agent, to_device_batch
-from torch_reference import TorchDDPG, flat_torch_params
+from torch_reference import TorchDDPG
 
 from tinyddpg.backend import get_backend
 
@@ -24,16 +24,15 @@ def four_networks(agent):
 def test_several_updates_equal_a_textbook_pytorch_ddpg(dtype, torch_dtype):
     backend = get_backend("numpy", dtype=dtype)
     agent = small_agent(backend, rho=0.9, actor_lr=1e-2, critic_lr=1e-2)  # big steps: differences would show
-    reference = TorchDDPG(agent, torch_dtype)
+    reference = TorchDDPG(OBS_DIM, ACTION_DIM, LOW, HIGH, (16, 12), actor_lr=1e-2, critic_lr=1e-2, gamma=0.99, rho=0.9,
+                          dtype=torch_dtype).load_weights(agent)  # built from sizes and bounds; raw weights copied
     for k in range(UPDATES):
         stats = agent.update(to_device_batch(backend, host_batch(seed=k)))
         theirs = reference.update(*reference.tensors(host_batch(seed=k)))
         assert stats["critic_loss"] == pytest.approx(theirs["critic_loss"], rel=1e-5)
         assert stats["actor_loss"] == pytest.approx(theirs["actor_loss"], rel=1e-4, abs=1e-6)
         assert stats["mean_q"] == pytest.approx(theirs["mean_q"], rel=1e-4, abs=1e-6)
-    theirs = [flat_torch_params(net) for net in
-              (reference.actor, reference.critic, reference.actor_target, reference.critic_target)]
-    for ours, expected in zip(four_networks(agent), theirs):
+    for ours, expected in zip(four_networks(agent), reference.networks()):
         if dtype == "float64":
             assert np.max(np.abs(ours - expected)) <= 1e-10
         else:

@@ -19,7 +19,11 @@ def test_gradcheck_example_reports_every_check_and_catches_the_planted_bug():
     result = run_example("gradcheck.py")
     assert result.returncode == 0, result.stderr
     assert result.stdout.count("rel error") == 8  # 4 layer reports, 3 DDPG reports, 1 exercise
-    assert "FAILS (the fix: dx = dout * (1 - y**2))" in result.stdout
+    assert "FAILS. Which line of BrokenTanh.backward is wrong?" in result.stdout
+    assert "1 - y" not in result.stdout and "tanh(x)^2" not in result.stdout  # the answer only on request
+    solved = run_example("gradcheck.py", "--solution")
+    assert "the fix: dx = dout * (1 - y**2)" in solved.stdout
+    assert solved.stdout.rstrip().endswith(": passes")  # and the fixed Tanh passes
 
 
 def test_pendulum_example_trains_evaluates_plots_and_animates(tmp_path):

@@ -2,6 +2,7 @@
 and one module that knows NumPy from CuPy."""
 
 import inspect
+import re
 from pathlib import Path
 
 import pytest
@@ -28,7 +29,24 @@ def test_core_engine_fits_its_line_budget():
 def test_every_backward_states_its_equation_next_to_its_forward(layer):
     assert "forward" in layer.__dict__, f"{layer.__name__}.backward has no forward beside it"
     doc = inspect.getdoc(layer.backward) or ""
-    assert "=" in doc and "d" in doc, f"{layer.__name__}.backward needs its equation in the docstring"
+    assert states_a_gradient_equation(doc), f"{layer.__name__}.backward needs its equation (dx = ...) in the docstring"
+
+
+# a gradient on the left (dx, dW, dL/dx_(k-1)), = or +=, something on the right: "dx = dout * (1 - y^2)"
+GRADIENT_EQUATION = re.compile(r"\bd(?:L/d)?[A-Za-z]\w*(?:\([^)]*\))?\s*\+?=\s*[^\s=]")
+
+
+def states_a_gradient_equation(doc: str) -> bool:
+    return GRADIENT_EQUATION.search(doc) is not None
+
+
+@pytest.mark.parametrize("doc, is_equation", [
+    ("dx = dout * (1 - y^2)", True), ("dW += x^T @ dout", True), ("dL/dx_(k-1) = layer_k.backward(dL/dx_k)", True),
+    ("Backward pass; see the docs for the derivation.", False), ("The gradient, d for short: a = b.", False),
+    ("dx is returned", False), ("", False),
+])
+def test_the_equation_check_tells_an_equation_from_prose(doc, is_equation):
+    assert states_a_gradient_equation(doc) == is_equation
 
 
 def test_only_the_backend_knows_numpy_from_cupy():

@@ -2,6 +2,8 @@
 
 from .agent import DDPG, DDPGConfig
 from .backend import get_backend
+from .buffer import Batch
+from .ddpg_gradcheck import action_gradient_report, actor_loss_report, agent_reports, critic_loss_report
 from .errors import CheckpointError, ConfigError, NumericalError, TinyDDPGError
 from .run.config import TrainConfig, preset
 from .run.train import train
@@ -9,6 +11,7 @@ from .run.train import train
 __version__ = "0.1.0"
 __all__ = [
            "DDPG",
+           "Batch",
            "CheckpointError",
            "ConfigError",
            "DDPGConfig",
@@ -16,6 +19,10 @@ __all__ = [
            "TinyDDPGError",
            "TrainConfig",
            "__version__",
+           "action_gradient_report",
+           "actor_loss_report",
+           "agent_reports",
+           "critic_loss_report",
            "get_backend",
            "preset",
            "train",

@@ -52,6 +52,19 @@ class DDPGConfig:
 
 
 class DDPG:
+    """A DDPG agent: actor, critic, their targets, two Adam optimizers and exploration noise.
+
+    obs_dim, action_dim  lengths of an observation and of an action vector
+    low, high            action bounds, one per action dimension (low < high): the actor maps tanh's (-1, 1)
+                         onto (low, high), act() clips to [low, high]
+    config               hyperparameters, a DDPGConfig (each field's help says what it does); default DDPGConfig()
+    backend              array library and dtype, get_backend(...); default $TINYDDPG_BACKEND or NumPy, float32
+    rng                  numpy.random.Generator for the initial weights and the noise; default make_rng(0)
+
+    act(obs, explore) gives an action, observe(obs) feeds the normalizer, update(batch) learns from a Batch;
+    train(), eval() and evaluation() set the mode; state_dict() and load_state_dict() save and restore it all.
+    """
+
     def __init__(self, obs_dim: int, action_dim: int, low, high, config: DDPGConfig | None = None, *,
                  backend: Backend | None = None, rng: np.random.Generator | None = None):
         self.config = config = config or DDPGConfig()

@@ -1,10 +1,14 @@
 """Gradient checks: compare analytic gradients with central finite differences, in float64.
 
-    numerical dL/dp[i] = (L(p + h e_i) - L(p - h e_i)) / (2 h)
-    rel_error          = max|analytic - numerical| / max(1e-8, max(|analytic| + |numerical|))
+    numerical dL/dp[i]  = (L(p + h e_i) - L(p - h e_i)) / (2 h)
+    rel_error           = max|analytic - numerical| / max(1e-8, max(|analytic| + |numerical|))
+    element_rel_error   = max over i of |a_i - n_i| / max(1e-8, |a_i| + |n_i|)
 
-(the CS231n convention, taken over a whole array). Rules of thumb in float64: a single layer gives about
-1e-10, a whole network about 1e-7; an error near 1 means the backward pass is wrong.
+rel_error, the one that passes or fails a check, is an *array-wide* relative error: the largest absolute error
+over the largest magnitude of the array. It is not CS231n's rel_error, which is element_rel_error (per element,
+then the maximum): that one also flags a wrong sign in a tiny entry, but also scores round-off in entries near
+0 as large errors, so it is reported alongside, not used to judge. Rules of thumb for rel_error in float64: a
+single layer gives about 1e-10, a whole network about 1e-7; an error near 1 means the backward pass is wrong.
 
 Check your own layer (anything with forward/backward/parameters/grads, built on a float64 backend):
 
@@ -37,7 +41,8 @@ class GradCheckRow:
     shape: tuple[int, ...]
     entries_checked: int
     max_abs_error: float
-    rel_error: float
+    rel_error: float  # array-wide: max|a - n| / max(1e-8, max(|a| + |n|)); the one that passes or fails
+    element_rel_error: float  # CS231n's per-element form: max of |a - n| / max(1e-8, |a| + |n|)
 
 
 @dataclass(frozen=True)
@@ -60,8 +65,13 @@ class GradCheckReport:
 
 
 def relative_error(analytic: np.ndarray, numerical: np.ndarray) -> float:
-    """max|a - n| / max(1e-8, max(|a| + |n|)) over the checked entries."""
+    """The array-wide relative error max|a - n| / max(1e-8, max(|a| + |n|)) over the checked entries."""
     return float(np.max(np.abs(analytic - numerical)) / max(1e-8, float(np.max(np.abs(analytic) + np.abs(numerical)))))
+
+
+def element_relative_error(analytic: np.ndarray, numerical: np.ndarray) -> float:
+    """CS231n's relative error: |a - n| / max(1e-8, |a| + |n|) per checked entry, then the maximum."""
+    return float(np.max(np.abs(analytic - numerical) / np.maximum(1e-8, np.abs(analytic) + np.abs(numerical))))
 
 
 def check_gradients(loss: Callable[[], float], arrays: dict, analytic: dict, backend: Backend, *,
@@ -94,7 +104,7 @@ def check_gradients(loss: Callable[[], float], arrays: dict, analytic: dict, bac
             numerical[k] = (loss_plus - loss_minus) / (2.0 * step)
         checked = np.array([expected[index] for index in indices])
         rows.append(GradCheckRow(name, tuple(array.shape), len(indices), float(np.max(np.abs(checked - numerical))),
-                                 relative_error(checked, numerical)))
+                                 relative_error(checked, numerical), element_relative_error(checked, numerical)))
     return GradCheckReport(title, rows)
 
 

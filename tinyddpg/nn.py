@@ -101,7 +101,7 @@ class ReLU(Module):
 
     def forward(self, x):
         # A 0/1 mask in x's dtype, multiplied. NumPy's where() with a scalar branch takes a slow generic path:
-        # xp.where(mask, dout, 0) measured 36x slower than this multiply at (256, 400).
+        # xp.where(mask, dout, 0) measured 70x slower than this multiply (float32, (256, 400), NumPy 2.4).
         self.positive = self.backend.xp.astype(x > 0, x.dtype)  # (B, n): 1 where x > 0, else 0
         return x * self.positive
 
