@@ -182,3 +182,21 @@ def test_the_default_thread_count_is_one_per_free_core(monkeypatch, cores, load,
     monkeypatch.setattr(threads_module.os, "cpu_count", lambda: cores)
     monkeypatch.setattr(threads_module.os, "getloadavg", lambda: (load, load, load))
     assert threads_module.free_core_threads() == (threads, f"load {load:.1f} on {cores} cores")
+
+
+def test_a_second_ctrl_c_stops_after_the_current_step_and_says_what_the_resume_then_differs_in(tmp_path):
+    out = tmp_path / "run"
+    process = start_cli("train", "--out", str(out), "--steps", "100000", *FAST_CLI, "--hidden", "256,256",
+                        "--batch-size", "256")  # slower steps: the two signals land in one episode
+    wait_for(lambda: (out / "progress.csv").exists() and len(read_log(out / "progress.csv")) >= 1)
+    time.sleep(0.1)  # into the second episode
+    process.send_signal(signal.SIGINT)
+    time.sleep(0.05)  # (two signals sent at once would arrive as one)
+    process.send_signal(signal.SIGINT)
+    _, stderr = process.communicate(timeout=120)
+    assert process.returncode == 130, stderr
+    _, meta = ckpt.load_checkpoint(out / "checkpoint.npz")
+    stopped_at = meta["counters"]["step"]
+    assert f"stopped by SIGINT at step {stopped_at};" in stderr and stopped_at < 400  # not at the episode's end
+    if stopped_at % 200:  # (unless the second signal landed on an episode's last step: 1 in 200)
+        assert "it stopped mid-episode, so the resumed run starts that episode over" in stderr

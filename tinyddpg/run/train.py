@@ -382,7 +382,8 @@ def stop_signals():
         flag.count += 1
         if flag.count == 1:
             flag.signal = signal_number
-            note = f"\n{signal.Signals(signal_number).name}: finishing the episode, then saving (again: stop now)\n"
+            name = signal.Signals(signal_number).name
+            note = f"\n{name}: finishing the episode, then saving (a second {name} stops after the current step)\n"
             os.write(2, note.encode())  # a raw write: safe even when the signal lands inside a print
 
     try:
