@@ -41,7 +41,7 @@ def main() -> int:
     agent, config = load_agent(out)
     returns = evaluate(agent, make_env(config.env_id), episodes=10, run_seed=config.seed)
     print(f"evaluation: {returns.mean():.0f} ± {returns.std():.0f} over 10 noise-free episodes "
-          f"(Spinning Up's PyTorch DDPG: about 4.3k at 100k steps)")
+          f"(Spinning Up's PyTorch DDPG: about 4.3k at 100k steps, on HalfCheetah-v3)")
     print("learning curve:", plot_runs([out], out / "curve.png"))
     try:
         record_gif(agent, config.env_id, out / "halfcheetah.gif", config.seed)

@@ -70,7 +70,8 @@ def relative_error(analytic: np.ndarray, numerical: np.ndarray) -> float:
 
 
 def element_relative_error(analytic: np.ndarray, numerical: np.ndarray) -> float:
-    """CS231n's relative error: |a - n| / max(1e-8, |a| + |n|) per checked entry, then the maximum."""
+    """CS231n's relative error as its assignments compute it (its notes divide by max(|a|, |n|) instead):
+    |a - n| / max(1e-8, |a| + |n|) per checked entry, then the maximum."""
     return float(np.max(np.abs(analytic - numerical) / np.maximum(1e-8, np.abs(analytic) + np.abs(numerical))))
 
 

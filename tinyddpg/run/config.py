@@ -60,8 +60,9 @@ PRESETS = {
     # steps, updates from 1,000, 10 noise-free evaluation episodes every 1,000 steps, 30,000 steps.
     "pendulum": TrainConfig(),
     # HalfCheetah-v5 as OpenAI Spinning Up's DDPG (256-256, Adam 1e-3, batch 100, Gaussian 0.1, 10,000 random
-    # steps, updates from 1,000; it reports about 4.3k return at 100k steps). Spinning Up runs 50 updates every
-    # 50 steps; we run one per step, the same ratio. Evaluated every 5,000 steps.
+    # steps, updates from 1,000; about 4.3k return at 100k steps, read off its HalfCheetah-v3 benchmark plot (3M
+    # steps), not v5). Spinning Up runs 50 updates every 50 steps; we run one per step, the same ratio.
+    # Evaluated every 5,000 steps.
     "halfcheetah": TrainConfig(
         env_id="HalfCheetah-v5", steps=100_000, random_steps=10_000, eval_every=5_000, checkpoint_every=10_000,
         agent=DDPGConfig(hidden=(256, 256), batch_size=100)),
