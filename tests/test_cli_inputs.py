@@ -77,10 +77,23 @@ def test_bad_evaluate_options_are_refused_before_the_evaluation(trained, tmp_pat
     (lambda p: None, "does not exist; give a run folder (e.g. runs/quickstart"),
     (lambda p: p.mkdir(), "is a folder that holds no tinyddpg run (no checkpoint.npz or config.json in it)"),
 ])
-def test_evaluate_says_what_the_path_is(tmp_path, make, message):
+def test_evaluate_and_resume_say_what_the_path_is(tmp_path, make, message):
     path = tmp_path / "README.md"
     make(path)
+    before = path.read_bytes() if path.is_file() else None
     assert_refused(run_tinyddpg("evaluate", str(path)), f"{path} {message}")
+    assert_refused(run_tinyddpg("train", "--resume", str(path)), f"{path} {message}")
+    assert (path.read_bytes() if path.is_file() else None) == before
+    assert not path.is_dir() or list(path.iterdir()) == []
+
+
+@pytest.mark.parametrize("output, message", [
+    ("nodir/curve.png", "argument -o/--output: 'nodir/curve.png': the folder nodir does not exist; create it first"),
+    ("curve.mp4", "argument -o/--output: 'curve.mp4' must end in .png or .pdf or .svg or .jpg or .jpeg, e.g. -o curve.png"),
+])
+def test_bad_plot_outputs_are_refused_before_drawing(trained, tmp_path, output, message):
+    assert_refused(run_tinyddpg("plot", str(trained), "-o", output, cwd=tmp_path), message)
+    assert list(tmp_path.iterdir()) == []
 
 
 # --- train: numbers, environments, memory ---------------------------------------------------------------------

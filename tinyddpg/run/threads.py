@@ -41,9 +41,12 @@ def blas_threads() -> int | None:
 
 def choose_threads(requested: int | None, run_dir: Path, resume: bool) -> tuple[int, str]:
     """--threads if given, else the resumed run's own count, else one per free core; and why."""
-    if requested is not None:
-        return requested, "--threads"
     saved = saved_threads(run_dir) if resume else None
+    if requested is not None:
+        if saved is not None and saved != requested:
+            return requested, (f"--threads; the run used {saved} before, so from here on it rounds differently "
+                               f"from an uninterrupted run")
+        return requested, "--threads"
     if saved is not None:
         return saved, "the run's own, from its checkpoint, so the resume is exact"
     return free_core_threads()
