@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import signal
 import sys
 from pathlib import Path
 
@@ -228,6 +229,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return args.handler(args)
     except TrainingInterrupted as stop:
+        signal.signal(signal.SIGINT, signal.SIG_IGN)  # saved already: one more Ctrl-C must not cut this message
         print(f"tinyddpg: {stop}", file=sys.stderr)
         return 128 + stop.signal_number
     except TinyDDPGError as error:

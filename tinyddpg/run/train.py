@@ -193,8 +193,7 @@ class Run:
             if not os.access(self.out_dir, os.W_OK):
                 raise PermissionError(13, "Permission denied")
         except OSError as error:
-            raise ConfigError(f"cannot write to the run folder {self.out_dir}: {error.strerror or error}; "
-                              f"choose a writable folder with --out") from None
+            raise unwritable(self.out_dir, error) from None
 
     def open_folder(self, resume: bool) -> None:
         """Restore the checkpoint (resume) or write the config of a new run; set up the loop's bookkeeping."""
@@ -206,8 +205,7 @@ class Run:
             try:
                 (self.out_dir / CONFIG_FILE).write_text(self.config.to_json() + "\n")
             except OSError as error:
-                raise ConfigError(f"cannot write to the run folder {self.out_dir}: {error.strerror or error}; "
-                                  f"choose a writable folder with --out") from None
+                raise unwritable(self.out_dir, error) from None
         self.losses, self.rate = LossMeans(), RateMeter(self.counters.step)
         self.last_return, self.last_eval = None, None
         self.next_checkpoint = next_multiple(self.counters.step, self.config.checkpoint_every)
@@ -297,6 +295,11 @@ class Run:
                     "(it starts the run over)")
         return (f"the checkpoint of step {self.saved_step:,} is untouched: continue it with tinyddpg train --resume "
                 f"{self.out_dir} once the cause is gone, or start over with other settings in another folder (--out)")
+
+
+def unwritable(out_dir: Path, error: OSError) -> ConfigError:
+    return ConfigError(f"cannot write to the run folder {out_dir}: {error.strerror or error}; choose a writable "
+                       f"folder with --out")
 
 
 def next_multiple(step: int, every: int) -> int:
