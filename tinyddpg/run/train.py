@@ -1,6 +1,7 @@
 """The training loop: collect with exploration, update once per step, evaluate with noise off, log, checkpoint.
 
-    for step in 1 .. steps:                                             Run.train
+    Run.train: lock the run folder, restore the checkpoint or write config.json, then Run.loop:
+    for step in 1 .. steps:
         a = uniform random while step <= random_steps,                  Run.choose_action
             else clip(mu(s) + noise)
         s', r, terminated, truncated = env.step(a)                      Run.step
@@ -15,6 +16,8 @@
 Episodes start lazily (the reset seed derives from (run seed, episode)), so a checkpoint at an episode end
 resumes exactly. The first SIGINT or SIGTERM lets the loop finish the episode, save and raise
 TrainingInterrupted (the resumed run is then the uninterrupted one); a second stops after the current step.
+A failure (NaN, out of memory) says what to do next: run the same command again when no checkpoint was saved
+yet (it starts over), or resume from the checkpoint.
 """
 
 from __future__ import annotations
