@@ -17,12 +17,15 @@ setup(
         "array-api-compat>=1.9",
         "threadpoolctl>=3.1",
         "pillow>=9.0",
+        "tqdm>=4.66",
     ],
     extras_require={
         "mujoco": ["gymnasium[mujoco]>=1.0"],
         "cuda12": ["cupy-cuda12x>=13.0"],
         "cuda13": ["cupy-cuda13x>=13.6"],
         "ray": ["ray[default]>=2.9"],
+        "tensorboard": ["tensorboardX==2.6.5"],  # writes the events; viewing them needs the tensorboard package
+        "notebook": ["ipywidgets>=8.0"],  # the progress bar widget in Jupyter (Colab has it already)
         "test": [  # exact pins: CI tests what was tested here
             "pytest==9.0.3",
             "array-api-strict==2.6.1",
@@ -30,6 +33,12 @@ setup(
             "ruff==0.17.6",
             "ray==2.60.0",
             "gymnasium[mujoco]==1.4.0",
+            "tqdm==4.70.1",
+            "tensorboardX==2.6.5",
+            "nbclient==0.11.0",
+            "nbformat==5.11.1",
+            "ipykernel==7.4.0",
+            "ipywidgets==8.1.9",
             "stable-baselines3==2.9.2",  # needs torch>=2.8, gymnasium<2: works with the pins above
         ],
     },

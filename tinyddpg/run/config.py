@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 import difflib
+import importlib.util
 import json
 import math
 from dataclasses import dataclass, field
@@ -13,6 +14,7 @@ from ..agent import DDPGConfig
 from ..backend import BACKEND_CHOICES, DTYPE_CHOICES
 from ..errors import ConfigError
 from ..noise import NOISE_CHOICES
+from .tensorboard import INSTALL_HINT as TENSORBOARD_INSTALL_HINT
 
 
 @dataclass
@@ -34,6 +36,9 @@ class TrainConfig:
         "help": "checkpoint at the first episode end after every this many steps"})
     save_buffer: bool = field(default=True, metadata={
         "help": "keep the replay buffer in checkpoints (needed for an exact resume)"})
+    tensorboard: bool = field(default=False, metadata={
+        "help": "also write the log's scalars as TensorBoard events in the run folder (needs tensorboardX); "
+                "view with: tensorboard --logdir DIR"})
     agent: DDPGConfig = field(default_factory=DDPGConfig)
 
     def to_json(self) -> str:
@@ -177,4 +182,6 @@ def validate(config: TrainConfig) -> None:
     require(agent.noise_scale >= 0, "noise_scale", agent.noise_scale, "must be >= 0 (typical 0.1)")
     require(agent.ou_theta > 0, "ou_theta", agent.ou_theta, "must be > 0 (typical 0.15)")
     require(agent.ou_dt > 0, "ou_dt", agent.ou_dt, "must be > 0 (typical 0.01)")
+    require(not config.tensorboard or importlib.util.find_spec("tensorboardX") is not None, "tensorboard",
+            config.tensorboard, f"needs tensorboardX, which is not installed: {TENSORBOARD_INSTALL_HINT}")
     require(agent.final_init_bound > 0, "final_init_bound", agent.final_init_bound, "must be > 0 (typical 3e-3)")

@@ -44,6 +44,7 @@ from .folder import CONFIG_FILE, RunFolderLock, run_folder_problem
 from .memory import OutOfMemory, available_bytes, check_fits, estimate
 from .progress import Progress
 from .runlog import LOG_FILE, RunLog
+from .tensorboard import TensorBoardLog
 from .threads import blas_threads
 
 PLOT_FILE = "curve.png"
@@ -156,7 +157,9 @@ class Run:
     def loop(self, show_progress: bool) -> None:
         """The steps, with the log and the progress display open; ends with finish()."""
         self.log = RunLog(self.out_dir / LOG_FILE, keep_rows_up_to_step=self.counters.step if self.resumed else None)
-        self.progress = Progress(self.config.steps, enabled=show_progress)
+        self.board = TensorBoardLog(self.out_dir, self.counters.step) if self.config.tensorboard else None
+        self.progress = Progress(self.config.steps, self.counters.step, steady_from=self.config.update_after,
+                                 enabled=show_progress)
         try:
             with stop_signals() as stop:
                 while self.counters.step < self.config.steps and not stop.now:
@@ -175,6 +178,8 @@ class Run:
         finally:
             self.progress.close()
             self.log.close()
+            if self.board:
+                self.board.close()
 
     def folder_lock(self) -> RunFolderLock:
         """The run folder, created, and locked while inside: a second process training in it is refused."""
@@ -265,8 +270,11 @@ class Run:
 
     def write_row(self, row: dict) -> None:
         """One log row: the episode return and/or evaluation, the loss means since the last row, the speed."""
-        self.log.write(step=self.counters.step, episode=self.counters.episode, **row, **self.losses.take(),
-                       steps_per_s=self.rate.take(self.counters.step))
+        row = dict(step=self.counters.step, episode=self.counters.episode, **row, **self.losses.take(),
+                   steps_per_s=self.rate.take(self.counters.step))
+        self.log.write(**row)
+        if self.board:
+            self.board.write(row)  # the same scalars as TensorBoard events
 
     def checkpoint_if_due(self) -> None:
         """At an episode end, save once checkpoint_every steps have passed since the last scheduled save."""
@@ -275,8 +283,7 @@ class Run:
             self.next_checkpoint = next_multiple(self.counters.step, self.config.checkpoint_every)
 
     def show_progress(self, force: bool = False) -> None:
-        self.progress.show(self.counters.step, self.rate.recent(self.counters.step), self.counters.episode,
-                           self.last_return, self.last_eval, force=force)
+        self.progress.show(self.counters.step, self.counters.episode, self.last_return, self.last_eval, force=force)
 
     def finish(self, stop: _StopFlag) -> None:
         """Save the final state (unless just saved), show the last progress line, report a stop by signal."""
@@ -341,25 +348,16 @@ class LossMeans:
 
 
 class RateMeter:
-    """Environment steps per second since the last log row (take) and over the last few seconds (recent)."""
+    """Environment steps per second since the last log row (the log's steps_per_s column)."""
 
     def __init__(self, step: int):
         self.row_step, self.row_time = step, time.perf_counter()
-        self.window_step, self.window_time, self.window_rate = step, self.row_time, 0.0
 
     def take(self, step: int) -> float:
         now = time.perf_counter()
         rate = (step - self.row_step) / max(now - self.row_time, 1e-9)
         self.row_step, self.row_time = step, now
         return round(rate, 1)
-
-    def recent(self, step: int) -> float:
-        now = time.perf_counter()
-        if now - self.window_time >= 2.0 or self.window_rate == 0.0:
-            self.window_rate = (step - self.window_step) / max(now - self.window_time, 1e-9)
-        if now - self.window_time >= 2.0:
-            self.window_step, self.window_time = step, now
-        return self.window_rate
 
 
 class _StopFlag:
