@@ -18,13 +18,15 @@ from toy_envs import register_toy_envs
 
 from tinyddpg.errors import CheckpointError, ConfigError, NumericalError
 from tinyddpg.run import checkpoint as ckpt
+from tinyddpg.run.memory import OutOfMemory
 from tinyddpg.run.runlog import read_log
 from tinyddpg.run.train import Run, train
 
 register_toy_envs()
 
 FAST_CLI = ["--hidden", "32,32", "--batch-size", "32", "--random-steps", "100", "--update-after", "50",
-            "--eval-every", "200", "--eval-episodes", "1", "--buffer-size", "50000", "--checkpoint-every", "200", "--quiet"]
+            "--eval-every", "200", "--eval-episodes", "1", "--buffer-size", "50000", "--checkpoint-every", "200", "--quiet",
+            "--threads", "1"]
 
 
 def fast_config(**overrides):
@@ -65,6 +67,7 @@ def test_bad_settings_are_refused_before_any_work(tmp_path, args, message):
     result = run_tinyddpg("train", "--out", str(out), *args)
     assert message in result.stderr and result.returncode == 2
     assert "Traceback" not in result.stderr
+    assert not any(line.startswith("training ") for line in result.stderr.splitlines())  # no start line
     assert not out.exists()
 
 
@@ -169,10 +172,10 @@ def test_saved_config_with_an_unknown_setting_is_refused_and_an_old_layout_migra
     assert TrainConfig.from_json(json.dumps(old_layout)).agent.normalize_obs is True
 
 
-def test_missing_checkpoint_and_missing_folder(tmp_path, good_run):
-    assert_clean_error(run_tinyddpg("evaluate", str(tmp_path / "nowhere")), "is not a tinyddpg run folder (no checkpoint.npz)")
+def test_a_folder_without_a_checkpoint_has_nothing_to_evaluate_and_says_how_to_train_it(tmp_path, good_run):
     out = copy_run(good_run, tmp_path)
-    assert_clean_error(run_tinyddpg("train", "--resume", str(out)), "has a config but no checkpoint yet")
+    assert_clean_error(run_tinyddpg("evaluate", str(out)), f"{out} holds a run that stopped before its first "
+                       f"checkpoint: it has nothing to load yet; train it again with tinyddpg train --resume {out}")
     with pytest.raises(CheckpointError, match=r"no checkpoint at .*: the file does not exist"):
         ckpt.load_checkpoint(out / "checkpoint.npz")
 
@@ -218,12 +221,14 @@ def test_kill_9_leaves_a_checkpoint_and_log_that_resume_continues(tmp_path):
     wait_for(lambda: (out / "checkpoint.npz").exists() and len(read_log(out / "progress.csv")) >= 3)
     process.kill()
     process.communicate()
+    assert str(process.pid) in (out / "train.lock").read_text()  # a stale lock, left by the killed process...
     _, meta = ckpt.load_checkpoint(out / "checkpoint.npz")
     step = meta["counters"]["step"]
     resumed = run_tinyddpg("train", "--resume", str(out), "--steps", str(step + 400), "--quiet")
     assert resumed.returncode == 0, resumed.stderr
     steps = [int(row["step"]) for row in read_log(out / "progress.csv")]
     assert steps == sorted(set(steps)) and steps[-1] == step + 400  # rows after the checkpoint were replaced
+    assert not (out / "train.lock").exists()  # ...did not block the resume, which released its own
 
 
 def test_kill_9_during_a_save_leaves_the_previous_checkpoint_loadable(tmp_path):
@@ -263,10 +268,52 @@ def test_nan_loss_stops_with_the_step_and_keeps_the_last_good_checkpoint(tmp_pat
 
     monkeypatch.setattr(agent_module, "mse", mse_turning_nan)
     out = tmp_path / "run"
-    with pytest.raises(NumericalError, match=r"step 349: critic_loss is nan; training stopped, the last checkpoint is untouched"):
+    with pytest.raises(NumericalError, match=r"step 349: critic_loss is nan; training stopped \(lower the learning "
+                       r"rates, or check the rewards for NaN\); the checkpoint of step 200 is untouched: continue it "
+                       r"with tinyddpg train --resume .*run once the cause is gone, or start over"):
         train(fast_config(steps=1000), out, show_progress=False)
     _, meta = ckpt.load_checkpoint(out / "checkpoint.npz")
     assert meta["counters"]["step"] == 200
+
+
+def test_nan_before_the_first_checkpoint_says_the_same_command_starts_over(tmp_path, monkeypatch):
+    import tinyddpg.agent as agent_module
+
+    real_mse = agent_module.mse
+    monkeypatch.setattr(agent_module, "mse", lambda p, t: (real_mse(p, t)[0] * float("nan"), real_mse(p, t)[1]))
+    out = tmp_path / "run"
+    with pytest.raises(NumericalError, match=r"step 50: critic_loss is nan; .* no checkpoint was saved yet, so nothing "
+                                             r"is lost: fix the cause and run the same command again \(it starts"):
+        train(fast_config(steps=400), out, show_progress=False)
+    monkeypatch.undo()
+    train(fast_config(steps=400), out, show_progress=False)  # the same call again: it starts over and finishes
+    assert [int(row["step"]) for row in read_log(out / "progress.csv")] == [200, 400]
+
+
+def test_out_of_memory_during_an_update_is_one_line_with_the_estimate_and_the_next_step(tmp_path, monkeypatch):
+    import tinyddpg.agent as agent_module
+
+    def update_out_of_memory(self, batch):
+        return np.empty((2**45,), np.float32)  # 128 TiB: NumPy's allocation fails at once
+
+    monkeypatch.setattr(agent_module.DDPG, "update", update_out_of_memory)
+    with pytest.raises(OutOfMemory, match=r"out of memory at step 50 \(MemoryError: Unable to allocate 128. TiB"
+                                          r".*\); the estimate was about .*Lower --batch-size or --buffer-size, or "
+                                          r"free memory; no checkpoint was saved yet"):
+        train(fast_config(steps=400), tmp_path / "run", show_progress=False)
+
+
+def test_a_run_that_needs_more_memory_than_the_machine_has_is_refused_before_allocating(tmp_path, monkeypatch):
+    import tinyddpg.run.train as train_module
+
+    monkeypatch.setattr(train_module, "available_bytes", lambda: 8 * 2**30)
+    with pytest.raises(OutOfMemory, match=r"this run needs about 31.8 GiB \(replay buffer 703.1 KiB, networks and "
+                                          r"Adam 6.5 MiB, one update's activations 31.5 GiB\), but the machine has 8.0 GiB "
+                                          r"available; lower --batch-size \(the largest part\), or free memory"):
+        Run(helpers.fast_config(hidden=(400, 300), batch_size=1_000_000, buffer_size=1_000_000, steps=10_000),
+            tmp_path / "run")
+    assert not (tmp_path / "run").exists()
+
 
 
 @pytest.mark.filterwarnings("ignore:invalid value encountered")

@@ -143,3 +143,23 @@ def test_a_different_sweep_in_the_same_folder_is_refused(local_sweep):
         arg for setting in FAST for arg in ("--set", setting)))
     assert result.returncode == 2 and "holds a different sweep" in result.stderr
     assert (local_sweep / "sweep.json").read_text() == spec
+
+
+def test_every_train_setting_is_also_a_sweep_flag_fixing_it_for_every_run():
+    assert make_spec("pendulum", "0-1", ["batch_size=32,64"], fixed={"steps": 400, "hidden": (32, 32)}) == make_spec(
+        "pendulum", "0-1", ["batch_size=32,64", "steps=400", "hidden=32,32"])
+    with pytest.raises(ConfigError, match=r"steps is given both as --steps and as --set steps=\.\.\.; give it once"):
+        make_spec("pendulum", "0", ["steps=300"], fixed={"steps": 400})
+
+
+def test_a_sweep_from_the_command_line_with_train_flags_and_no_evaluation_yet_shows_no_nan(tmp_path):
+    out = tmp_path / "sweep"
+    result = run_tinyddpg("sweep", "--preset", "pendulum", "--seeds", "0-1", "--steps", "100", "--hidden", "32,32",
+                          "--batch-size", "32", "--random-steps", "50", "--update-after", "50", "--buffer-size", "1000",
+                          "--workers", "1", "--out", str(out))
+    assert result.returncode == 0, result.stderr
+    assert "trained, no evaluation yet" in result.stderr and "nan" not in result.stderr.lower()
+    summary = read_summary(out)
+    assert [(row["seed"], row["steps"], row["final_eval_return"], row["best_eval_return"]) for row in summary] == [
+        ("0", "100", "", ""), ("1", "100", "", "")]
+    assert "nan" not in (out / "summary.csv").read_text().lower()

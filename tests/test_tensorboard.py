@@ -86,6 +86,7 @@ def test_a_resume_from_an_older_checkpoint_hides_the_events_written_after_it(tmp
 def test_a_run_started_over_in_the_same_folder_hides_the_earlier_runs_events(tmp_path):
     """As a sweep does with a folder that has a config but no checkpoint yet: progress.csv starts over."""
     train(fast_config(steps=600, tensorboard=True), tmp_path, show_progress=False)
+    (tmp_path / "checkpoint.npz").unlink()  # a folder holding a checkpoint is refused to a new run (issue 12)
     train(fast_config(steps=400, seed=1, tensorboard=True), tmp_path, show_progress=False)
     assert len(list(tmp_path.glob("events.out.tfevents.*"))) == 2
     assert_same_scalars(tmp_path)

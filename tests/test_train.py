@@ -32,6 +32,7 @@ def test_resume_gives_exactly_the_log_of_the_uninterrupted_run(tmp_path, normali
     train(fast_config(steps=400, normalize_obs=normalize_obs), tmp_path / "halves", show_progress=False)
     train(fast_config(steps=800, normalize_obs=normalize_obs), tmp_path / "halves", resume=True, show_progress=False)
     whole, halves = read_log(tmp_path / "whole/progress.csv"), read_log(tmp_path / "halves/progress.csv")
+    assert (tmp_path / "whole/curve.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"  # train() draws it, as the CLI does
     assert len(whole) == 4 and list(whole[0]) == list(COLUMNS)
     assert without_wall_clock(halves) == without_wall_clock(whole)
     a, _ = load_agent(tmp_path / "whole")
@@ -107,3 +108,13 @@ def test_a_short_pendulum_run_learns_clearly(tmp_path):
     train(config, tmp_path, show_progress=False)
     final = float(read_log(tmp_path / "progress.csv")[-1]["eval_return_mean"])
     assert final > LEARNING_THRESHOLD
+
+
+def test_a_single_run_plot_is_titled_as_one_run_and_several_seeds_as_a_mean(tmp_path):
+    from tinyddpg.run.plot import default_title, find_runs, group_runs
+
+    for seed in (0, 1):
+        train(fast_config(steps=200, seed=seed), tmp_path / f"seed{seed}", show_progress=False)
+    assert default_title(group_runs(find_runs([tmp_path / "seed0"]))) == (
+        f"tinyddpg learning curve of one run: {tmp_path / 'seed0'}")
+    assert default_title(group_runs(find_runs([tmp_path]))) == "tinyddpg learning curve: mean over seeds, band = min to max"

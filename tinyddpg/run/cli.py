@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import argparse
+import os
+import signal
 import sys
 from pathlib import Path
 
 from .. import __version__
 from ..backend import limit_blas_threads
 from ..errors import ConfigError, TinyDDPGError
-from .config import PRESETS, field_help, field_names, parse_value, preset, validate, with_overrides
+from .config import PRESETS, default_text, field_help, field_names, parse_value, preset, with_overrides
 
 OPTION_ALIASES = {"env_id": ["--env"]}
 
@@ -18,46 +20,52 @@ def option_name(field: str) -> str:
     return "--" + field.replace("_", "-")
 
 
-def add_setting_options(parser: argparse.ArgumentParser) -> None:
+def add_setting_options(parser: argparse.ArgumentParser, exclude: tuple[str, ...] = ()) -> None:
     """One option per config field, its help taken from the field's documentation and the pendulum default."""
-    defaults = PRESETS["pendulum"]
     group = parser.add_argument_group("settings (each overrides the preset; default shown is the pendulum preset's)")
     for name in field_names():
-        default = getattr(defaults, name, None) if hasattr(defaults, name) else getattr(defaults.agent, name)
-        shown = ",".join(map(str, default)) if isinstance(default, tuple) else default
+        if name in exclude:
+            continue
         group.add_argument(option_name(name), *OPTION_ALIASES.get(name, []), dest=name, metavar="VALUE",
-                           default=None, help=f"{field_help(name)} [pendulum: {shown}]")
+                           default=None, help=f"{field_help(name)} [pendulum: {default_text(name)}]")
 
 
 def settings_from(args: argparse.Namespace) -> dict[str, object]:
-    return {name: parse_value(name, getattr(args, name)) for name in field_names() if getattr(args, name) is not None}
+    return {name: parse_value(name, getattr(args, name)) for name in field_names()
+            if getattr(args, name, None) is not None}
 
 
 def command_train(args) -> int:
-    from .plot import plot_runs
-    from .train import PLOT_FILE, load_run_config, train
+    from .folder import CONFIG_FILE, RunFolderLock
+    from .memory import size_text
+    from .threads import choose_threads
+    from .train import PLOT_FILE, Run, check_new_run_folder, saved_config
 
     overrides = settings_from(args)
+    new_config = None if args.resume else with_overrides(preset(args.preset), overrides)
+    out_dir = Path(args.resume or args.out or f"runs/{args.preset}-seed{new_config.seed}")
+    RunFolderLock(out_dir).check_free()  # a folder another process trains in is refused first
     if args.resume:
-        out_dir = Path(args.resume)
-        config = load_run_config(out_dir)
+        config, resume = saved_config(out_dir)
         changed = [name for name in overrides if name != "steps"]
         if changed:
             raise ConfigError(f"--resume continues a run with its saved settings; only --steps may change "
                               f"(got {', '.join(option_name(n) for n in changed)})")
         config = with_overrides(config, overrides)
     else:
-        config = with_overrides(preset(args.preset), overrides)
-        out_dir = Path(args.out or f"runs/{args.preset}-seed{config.seed}")
-        if (out_dir / "checkpoint.npz").exists() or (out_dir / "progress.csv").exists():
-            raise ConfigError(f"{out_dir} already holds a run; continue it with `tinyddpg train --resume {out_dir}` "
-                              f"or choose another folder with --out")
-    validate(config)
-    threads = limit_blas_threads(args.threads)
-    print(f"training {config.env_id} for {config.steps:,} steps (seed {config.seed}, backend {config.backend}, "
-          f"{threads}) -> {out_dir}", file=sys.stderr)
-    train(config, out_dir, resume=bool(args.resume), show_progress=not args.quiet)
-    plot_runs([out_dir], out_dir / PLOT_FILE)
+        config, resume = new_config, False
+        check_new_run_folder(out_dir)
+    run = Run(config, out_dir)  # settings, environment, backend and memory checked; nothing written yet
+    count, why = choose_threads(args.threads, out_dir, resume)
+    threads = f"{limit_blas_threads(count)} ({why})"
+    with run.folder_lock():  # refuses a second process before anything is printed or written
+        if args.resume and not resume:
+            print(f"{out_dir} has no checkpoint yet (its run stopped before the first one): starting it over from "
+                  f"its {CONFIG_FILE}", file=sys.stderr)
+        print(f"training {config.env_id} for {config.steps:,} steps (seed {config.seed}, backend {config.backend}, "
+              f"{threads}, memory about {size_text(run.memory.total)}) -> {out_dir}", file=sys.stderr)
+        run.train(resume=resume, show_progress=not args.quiet)
+    run.write_curve()
     print(f"done: log {out_dir / 'progress.csv'}, checkpoint {out_dir / 'checkpoint.npz'}, "
           f"curve {out_dir / PLOT_FILE}", file=sys.stderr)
     return 0
@@ -106,9 +114,47 @@ def command_gradcheck(args) -> int:
 def command_sweep(args) -> int:
     from .sweep import make_spec, run_sweep
 
-    spec = make_spec(args.preset, args.seeds, args.set)
+    spec = make_spec(args.preset, args.seeds, args.set, fixed=settings_from(args))
     run_sweep(spec, Path(args.out), workers=args.workers, ray_address=args.ray)
     return 0
+
+
+def positive_int(example: str):
+    """An argparse type: an integer >= 1, refused with the value and a working example otherwise."""
+
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            value = None
+        if value is None or value < 1:
+            raise argparse.ArgumentTypeError(f"{text!r} is not allowed: must be an integer >= 1, e.g. {example}")
+        return value
+
+    return parse
+
+
+def output_file(suffixes: tuple[str, ...], example: str):
+    """An argparse type: a file path with one of these suffixes in an existing, writable folder."""
+
+    def parse(text: str) -> Path:
+        path = Path(text)
+        folder = path.parent
+        if path.suffix.lower() not in suffixes:
+            raise argparse.ArgumentTypeError(f"{text!r} must end in {' or '.join(suffixes)}, e.g. {example}")
+        if not folder.is_dir():
+            what = "is a file" if folder.exists() else "does not exist"
+            raise argparse.ArgumentTypeError(f"{text!r}: the folder {folder} {what}; create it first "
+                                             f"(mkdir -p {folder}) or write to the current folder, e.g. {example}")
+        if not os.access(folder, os.W_OK) or path.is_dir():
+            problem = "is a folder" if path.is_dir() else f"is in {folder}, which is not writable"
+            raise argparse.ArgumentTypeError(f"{text!r} {problem}; choose another file, e.g. {example}")
+        return path
+
+    return parse
+
+
+PLOT_SUFFIXES = (".png", ".pdf", ".svg", ".jpg", ".jpeg")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -124,20 +170,24 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--out", metavar="DIR", help="run folder (default: runs/<preset>-seed<seed>)")
     train.add_argument("--resume", metavar="DIR", help="continue the run in DIR from its checkpoint (only --steps may change)")
     train.add_argument("--quiet", action="store_true", help="no progress line")
-    train.add_argument("--threads", type=int, metavar="N", help="BLAS threads for NumPy (default: one per core); "
-                       "1 is best when other processes share the cores")
+    train.add_argument("--threads", type=positive_int("--threads 1"), metavar="N",
+                       help="BLAS threads for NumPy (default: one per core not busy with other work when the run "
+                            "starts; on --resume, the run's own count, which keeps the resume exact)")
     add_setting_options(train)
     train.set_defaults(handler=command_train)
 
     evaluate = commands.add_parser("evaluate", help="noise-free returns of a trained run, optionally an animation")
     evaluate.add_argument("run", metavar="DIR", help="a run folder")
-    evaluate.add_argument("--episodes", type=int, default=10, help="episodes to average (default 10)")
-    evaluate.add_argument("--gif", metavar="FILE", help="write an animated GIF of one episode")
+    evaluate.add_argument("--episodes", type=positive_int("--episodes 10"), default=10,
+                          help="episodes to average (default 10)")
+    evaluate.add_argument("--gif", metavar="FILE", type=output_file((".gif",), "--gif swing.gif"),
+                          help="write an animated GIF of one episode (a .gif file in an existing folder)")
     evaluate.set_defaults(handler=command_evaluate)
 
     plot = commands.add_parser("plot", help="learning curves of one or more runs or sweeps")
     plot.add_argument("runs", nargs="+", metavar="DIR", help="run folders, or folders of runs (a sweep)")
-    plot.add_argument("-o", "--output", default="curve.png", help="image file to write (default curve.png)")
+    plot.add_argument("-o", "--output", default="curve.png", type=output_file(PLOT_SUFFIXES, "-o curve.png"),
+                      help=f"image file to write: {', '.join(PLOT_SUFFIXES)} (default curve.png)")
     plot.set_defaults(handler=command_plot)
 
     sweep = commands.add_parser(
@@ -152,9 +202,11 @@ def build_parser() -> argparse.ArgumentParser:
                        help="values of a setting (any `train` setting, e.g. batch_size=64,256); one value fixes it "
                             "for every run; list-valued settings separate values by '/' (hidden=64,64/256,256)")
     sweep.add_argument("--out", metavar="DIR", required=True, help="sweep folder")
-    sweep.add_argument("--workers", type=int, help="local worker processes (default: the number of cores)")
+    sweep.add_argument("--workers", type=positive_int("--workers 2"),
+                       help="local worker processes (default: the number of cores)")
     sweep.add_argument("--ray", metavar="ADDRESS", help="run on the Ray cluster at ADDRESS ('auto', 'ray://host:10001', "
                                                      "or 'local' to start one here) instead of local workers")
+    add_setting_options(sweep, exclude=("seed",))
     sweep.set_defaults(handler=command_sweep)
 
     gradcheck = commands.add_parser(
@@ -177,10 +229,15 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return args.handler(args)
     except TrainingInterrupted as stop:
+        signal.signal(signal.SIGINT, signal.SIG_IGN)  # saved already: one more Ctrl-C must not cut this message
         print(f"tinyddpg: {stop}", file=sys.stderr)
         return 128 + stop.signal_number
     except TinyDDPGError as error:
         print(f"tinyddpg: error: {error}", file=sys.stderr)
+        return 2
+    except MemoryError as error:  # one not foreseen by the estimate, outside a training run
+        print(f"tinyddpg: error: out of memory ({type(error).__name__}: {error}); lower --batch-size or "
+              f"--buffer-size, or free memory", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("tinyddpg: interrupted", file=sys.stderr)

@@ -7,6 +7,7 @@ import dataclasses
 import difflib
 import importlib.util
 import json
+import math
 from dataclasses import dataclass, field
 
 from ..agent import DDPGConfig
@@ -126,9 +127,27 @@ def parse_value(name: str, text: str):
             if text.lower() not in ("true", "false", "1", "0", "yes", "no"):
                 raise ValueError(text)
             return text.lower() in ("true", "1", "yes")
-        return {"int": int, "float": float, "str": str}[kind](text)
+        value = {"int": int, "float": float, "str": str}[kind](text)
     except ValueError:
         raise ConfigError(f"{name}={text!r} is not a valid {kind}") from None
+    if kind == "float" and not math.isfinite(value):
+        raise ConfigError(f"{name}={text!r} is not allowed: must be a finite number, e.g. "
+                          f"{option_example(name)}")
+    return value
+
+
+def default_text(name: str) -> str:
+    """The pendulum preset's value of a setting as it is typed: "400,300", "0.001", "true"."""
+    defaults = PRESETS["pendulum"]
+    value = getattr(defaults, name) if hasattr(defaults, name) else getattr(defaults.agent, name)
+    if isinstance(value, tuple):
+        return ",".join(map(str, value))
+    return str(value).lower() if isinstance(value, bool) else str(value)
+
+
+def option_example(name: str) -> str:
+    """A working command-line option for a setting, e.g. "--actor-lr 0.001"."""
+    return f"--{name.replace('_', '-')} {default_text(name)}"
 
 
 def _field_types() -> dict[str, str]:
@@ -153,6 +172,12 @@ def validate(config: TrainConfig) -> None:
     def require(ok: bool, name: str, value, allowed: str) -> None:
         if not ok:
             raise ConfigError(f"{name}={value!r} is not allowed: {allowed}")
+
+    for settings in (config, agent):
+        for f in dataclasses.fields(settings):
+            value = getattr(settings, f.name)
+            require(not isinstance(value, float) or math.isfinite(value), f.name, value,
+                    f"must be a finite number, e.g. {option_example(f.name)}")
 
     require(isinstance(config.steps, int) and config.steps >= 0, "steps", config.steps, "must be an integer >= 0")
     require(config.buffer_size >= 1, "buffer_size", config.buffer_size, "must be >= 1")

@@ -25,7 +25,10 @@ def find_runs(paths) -> list[Path]:
         else:
             found = sorted(p.parent for p in list(path.glob(f"*/{LOG_FILE}")) + list(path.glob(f"*/*/{LOG_FILE}")))
             if not found:
-                raise ConfigError(f"{path} holds no run (no {LOG_FILE} in it or its subfolders)")
+                what = ("does not exist" if not path.exists() else "is a file, not a run folder" if not path.is_dir()
+                        else f"holds no run (no {LOG_FILE} in it or its subfolders)")
+                raise ConfigError(f"{path} {what}; give run folders (tinyddpg train --out DIR writes one) or a sweep "
+                                  f"folder")
             runs.extend(found)
     return runs
 
@@ -95,7 +98,7 @@ def plot_runs(paths, output: Path, title: str | None = None) -> Path:
             _draw(axes[2], [column(rows, "value_estimate") for rows in logs], color, f"estimate Q(s, mu(s)), {label}")
             _draw(axes[2], [column(rows, "value_true") for rows in logs], color, f"true return, {label}", linestyle=":")
     returns_axis.set_ylabel("evaluation return (noise off)")
-    returns_axis.set_title(title or "tinyddpg learning curve: mean over seeds, band = min to max")
+    returns_axis.set_title(title or default_title(groups))
     if returns_axis.get_legend_handles_labels()[0]:
         returns_axis.legend(loc="lower right", fontsize="small")
     else:
@@ -116,6 +119,15 @@ def plot_runs(paths, output: Path, title: str | None = None) -> Path:
     figure.savefig(output, dpi=110)
     plt.close(figure)
     return output
+
+
+def default_title(groups: dict[str, list[Path]]) -> str:
+    runs = [run for group in groups.values() for run in group]
+    if len(runs) == 1:
+        return f"tinyddpg learning curve of one run: {runs[0]}"
+    if all(len(group) == 1 for group in groups.values()):
+        return "tinyddpg learning curves, one run each"
+    return "tinyddpg learning curve: mean over seeds, band = min to max"
 
 
 def _draw(axis, curves, color, label, linestyle="-"):

@@ -20,6 +20,7 @@ import csv
 import dataclasses
 import itertools
 import json
+import math
 import multiprocessing
 import os
 import signal
@@ -80,9 +81,9 @@ class RunResult:
     seed: int
     action: str = ""  # "trained", "resumed" or "skipped" (already finished)
     steps: int = 0
-    final_eval_return: float = float("nan")
-    best_eval_return: float = float("nan")
-    steps_per_s: float = float("nan")
+    final_eval_return: float | None = None  # None: the run ended before its first evaluation
+    best_eval_return: float | None = None
+    steps_per_s: float | None = None  # None: no log row measured it
     error: str = ""  # why the run failed; empty if it did not
 
 
@@ -130,10 +131,15 @@ def parse_setting(text: str, base: TrainConfig) -> tuple[str, tuple]:
     return name, values
 
 
-def make_spec(preset_name: str, seeds: str, settings: list[str]) -> SweepSpec:
-    """The sweep spec from command-line text, refusing unknown names, empty lists and malformed values."""
+def make_spec(preset_name: str, seeds: str, settings: list[str], fixed: dict[str, object] | None = None) -> SweepSpec:
+    """The sweep spec from command-line text, refusing unknown names, empty lists and malformed values. `fixed`
+    holds the settings given as `train`-style flags (--steps 400): one value for every run, like --set steps=400."""
     base = preset(preset_name)
     parsed = [parse_setting(text, base) for text in settings]
+    for name, value in (fixed or {}).items():
+        if name in (n for n, _ in parsed):
+            raise ConfigError(f"{name} is given both as --{name.replace('_', '-')} and as --set {name}=...; give it once")
+        parsed.append((name, (value,)))
     names = [name for name, _ in parsed]
     repeated = [n for n in names if names.count(n) > 1]
     if repeated:
@@ -198,8 +204,7 @@ def run_one(run: SweepRun) -> RunResult:
         if step is not None and step >= run.config.steps:
             return summarize(run, "skipped", step)
         # never checkpointed: start over (train rewrites config.json and progress.csv); else resume
-        counters = train(run.config, run.run_dir, resume=step is not None, show_progress=False)
-        plot_runs([run.run_dir], run.run_dir / PLOT_FILE)
+        counters = train(run.config, run.run_dir, resume=step is not None, show_progress=False)  # and curve.png
         return summarize(run, "trained" if step is None else "resumed", counters.step)
     except TrainingInterrupted as stop:  # Ctrl-C: the checkpoint is saved
         reason = str(stop).split(";")[0]
@@ -223,10 +228,11 @@ def summarize(run: SweepRun, action: str, steps: int) -> RunResult:
     """Final and best evaluation return and the training speed (logged steps / their training time) from the log."""
     rows = read_log(run.run_dir / LOG_FILE)
     returns = [float(r["eval_return_mean"]) for r in rows if r["eval_return_mean"]]
+    speed = logged_steps_per_s(rows)
     return RunResult(run.setting, run.seed, action, steps=steps,
-                     final_eval_return=returns[-1] if returns else float("nan"),
-                     best_eval_return=max(returns) if returns else float("nan"),
-                     steps_per_s=round(logged_steps_per_s(rows), 1))
+                     final_eval_return=returns[-1] if returns else None,
+                     best_eval_return=max(returns) if returns else None,
+                     steps_per_s=round(speed, 1) if math.isfinite(speed) else None)
 
 
 def _init_worker() -> None:
@@ -316,9 +322,13 @@ def run_sweep(spec: SweepSpec, out_dir: Path, workers: int | None = None, ray_ad
 
     def report(run: SweepRun, result: RunResult) -> None:
         results[run.run_dir] = result
-        outcome = (f"FAILED: {result.error}" if result.error else
-                   f"{result.action}, final {result.final_eval_return:.1f}, best {result.best_eval_return:.1f}, "
-                   f"{result.steps_per_s:,.0f} steps/s")
+        if result.error:
+            outcome = f"FAILED: {result.error}"
+        else:
+            returns = ("no evaluation yet" if result.final_eval_return is None else
+                       f"final {result.final_eval_return:.1f}, best {result.best_eval_return:.1f}")
+            speed = "" if result.steps_per_s is None else f", {result.steps_per_s:,.0f} steps/s"
+            outcome = f"{result.action}, {returns}{speed}"
         print(f"[{len(results)}/{len(runs)} {_clock(time.perf_counter() - start)}] "
               f"{run.run_dir.relative_to(out_dir)}: {outcome}", file=sys.stderr)
 
@@ -350,7 +360,11 @@ def write_summary(path: Path, results: list[RunResult]) -> None:
     with open(path, "w", newline="") as file:
         writer = csv.writer(file)
         writer.writerow(SUMMARY_COLUMNS)
-        writer.writerows([getattr(r, column) for column in SUMMARY_COLUMNS] for r in results)
+        writer.writerows([_cell(getattr(r, column)) for column in SUMMARY_COLUMNS] for r in results)
+
+
+def _cell(value) -> object:
+    return "" if value is None else value  # an empty cell: not measured (as in progress.csv)
 
 
 def _clock(seconds: float) -> str:

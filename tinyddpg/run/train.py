@@ -1,6 +1,7 @@
 """The training loop: collect with exploration, update once per step, evaluate with noise off, log, checkpoint.
 
-    for step in 1 .. steps:                                             Run.train
+    Run.train: lock the run folder, restore the checkpoint or write config.json, then Run.loop:
+    for step in 1 .. steps:
         a = uniform random while step <= random_steps,                  Run.choose_action
             else clip(mu(s) + noise)
         s', r, terminated, truncated = env.step(a)                      Run.step
@@ -15,6 +16,8 @@
 Episodes start lazily (the reset seed derives from (run seed, episode)), so a checkpoint at an episode end
 resumes exactly. The first SIGINT or SIGTERM lets the loop finish the episode, save and raise
 TrainingInterrupted (the resumed run is then the uninterrupted one); a second stops after the current step.
+A failure (NaN, out of memory) says what to do next: run the same command again when no checkpoint was saved
+yet (it starts over), or resume from the checkpoint.
 """
 
 from __future__ import annotations
@@ -37,12 +40,14 @@ from ..errors import CheckpointError, ConfigError, NumericalError, TinyDDPGError
 from . import checkpoint as ckpt
 from .config import TrainConfig, validate
 from .envs import EVAL_STREAM, TRAIN_STREAM, env_spec, episode_seed, make_env
+from .folder import CONFIG_FILE, RunFolderLock, run_folder_problem
+from .memory import OutOfMemory, available_bytes, check_fits, estimate
 from .progress import Progress
 from .runlog import LOG_FILE, RunLog
 from .tensorboard import TensorBoardLog
+from .threads import blas_threads
 from .value_estimate import EvaluationEpisodes
 
-CONFIG_FILE = "config.json"
 PLOT_FILE = "curve.png"
 
 
@@ -98,10 +103,17 @@ class Run:
         self.env, self.eval_env = make_env(config.env_id), make_env(config.env_id)
         self.spec = env_spec(self.env)
         backend = get_backend(config.backend, config.dtype)
+        self.memory = estimate(config, self.spec.obs_dim, self.spec.action_dim)
+        check_fits(self.memory, available_bytes())
         self.rng = make_rng(config.seed)
-        self.agent = DDPG(self.spec.obs_dim, self.spec.action_dim, self.spec.low, self.spec.high, config.agent,
-                          backend=backend, rng=self.rng)
-        self.buffer = ReplayBuffer(config.buffer_size, self.spec.obs_dim, self.spec.action_dim, backend=backend, rng=self.rng)
+        try:
+            self.agent = DDPG(self.spec.obs_dim, self.spec.action_dim, self.spec.low, self.spec.high, config.agent,
+                              backend=backend, rng=self.rng)
+            self.buffer = ReplayBuffer(config.buffer_size, self.spec.obs_dim, self.spec.action_dim, backend=backend,
+                                       rng=self.rng)
+        except MemoryError as error:
+            raise OutOfMemory(f"out of memory while allocating the networks and the replay buffer ({error}); the "
+                              f"estimate was {self.memory}: lower --buffer-size, or free memory") from None
         self.counters = Counters()
         self.checkpoint_path = self.out_dir / ckpt.CHECKPOINT_FILE
 
@@ -112,7 +124,7 @@ class Run:
             arrays.update(ckpt.prefixed("buffer", self.buffer.state_dict()))
         meta = {"config": self.config.to_json(), "counters": vars(self.counters),
                 "rng": self.rng.bit_generator.state, "env_id": self.config.env_id,
-                "obs_dim": self.spec.obs_dim, "action_dim": self.spec.action_dim}
+                "obs_dim": self.spec.obs_dim, "action_dim": self.spec.action_dim, "blas_threads": blas_threads()}
         ckpt.save_checkpoint(self.checkpoint_path, arrays, meta)
         self.saved_step = self.counters.step
 
@@ -134,9 +146,23 @@ class Run:
 
     # --- the loop -------------------------------------------------------------------------------------------
     def train(self, resume: bool = False, show_progress: bool = True) -> Counters:
-        """Train to config.steps (with resume: from the checkpoint on); the loop of the module docstring."""
-        self.open_folder(resume)
-        self.log = RunLog(self.out_dir / LOG_FILE, keep_rows_up_to_step=self.counters.step if resume else None)
+        """Train to config.steps (with resume: from the checkpoint on); the loop of the module docstring. The
+        folder is locked meanwhile: a second process training in it is refused."""
+        with self.folder_lock():
+            self.open_folder(resume)
+            try:
+                self.loop(show_progress)
+            except NumericalError as error:
+                raise NumericalError(f"{error}; {self.next_step()}") from None
+            except MemoryError as error:
+                raise OutOfMemory(f"out of memory at step {self.counters.step:,} ({type(error).__name__}: {error}); "
+                                  f"the estimate was {self.memory}. Lower --batch-size or --buffer-size, or free "
+                                  f"memory; {self.next_step()}") from None
+        return self.counters
+
+    def loop(self, show_progress: bool) -> None:
+        """The steps, with the log and the progress display open; ends with finish()."""
+        self.log = RunLog(self.out_dir / LOG_FILE, keep_rows_up_to_step=self.counters.step if self.resumed else None)
         self.board = TensorBoardLog(self.out_dir, self.counters.step) if self.config.tensorboard else None
         self.progress = Progress(self.config.steps, self.counters.step, steady_from=self.config.update_after,
                                  enabled=show_progress)
@@ -160,19 +186,40 @@ class Run:
             self.log.close()
             if self.board:
                 self.board.close()
-        return self.counters
+
+    def folder_lock(self) -> RunFolderLock:
+        """The run folder, created, and locked while inside: a second process training in it is refused."""
+        self.make_folder()
+        return RunFolderLock(self.out_dir)
+
+    def write_curve(self) -> Path:
+        """The learning curve of the run, curve.png in its folder."""
+        from .plot import plot_runs
+
+        return plot_runs([self.out_dir], self.out_dir / PLOT_FILE)
+
+    def make_folder(self) -> None:
+        """Create the run folder, or ConfigError saying why it cannot be written."""
+        if self.out_dir.exists() and not self.out_dir.is_dir():
+            raise ConfigError(f"{self.out_dir} is a file, not a folder; choose a run folder with --out")
+        try:
+            self.out_dir.mkdir(parents=True, exist_ok=True)
+            if not os.access(self.out_dir, os.W_OK):
+                raise PermissionError(13, "Permission denied")
+        except OSError as error:
+            raise unwritable(self.out_dir, error) from None
 
     def open_folder(self, resume: bool) -> None:
         """Restore the checkpoint (resume) or write the config of a new run; set up the loop's bookkeeping."""
+        self.resumed = resume
         if resume:
             self.restore()
-        try:
-            self.out_dir.mkdir(parents=True, exist_ok=True)
-            if not resume:
+        else:
+            check_new_run_folder(self.out_dir)
+            try:
                 (self.out_dir / CONFIG_FILE).write_text(self.config.to_json() + "\n")
-        except OSError as error:
-            raise ConfigError(f"cannot write to the run folder {self.out_dir}: {error.strerror or error}; "
-                              f"choose a writable folder with --out") from None
+            except OSError as error:
+                raise unwritable(self.out_dir, error) from None
         self.losses, self.rate = LossMeans(), RateMeter(self.counters.step)
         self.last_return, self.last_eval = None, None
         self.next_checkpoint = next_multiple(self.counters.step, self.config.checkpoint_every)
@@ -211,7 +258,7 @@ class Run:
         action = self.agent.act(obs)
         if not np.all(np.isfinite(action)):
             raise NumericalError(f"step {self.counters.step + 1}: the action is not finite ({action}); "
-                                 f"training stopped")
+                                 f"training stopped (lower the learning rates, or check the observations)")
         return action
 
     def end_episode(self) -> dict:
@@ -253,9 +300,25 @@ class Run:
             self.save()
         self.show_progress(force=True)
         if stop.signal is not None:
+            mid_episode = ("; it stopped mid-episode, so the resumed run starts that episode over and its log differs "
+                           "from an uninterrupted run's from here" if self.obs is not None else "")
             raise TrainingInterrupted(
                 f"stopped by {signal.Signals(stop.signal).name} at step {self.counters.step}; checkpoint and log "
-                f"saved in {self.out_dir}. Continue with: tinyddpg train --resume {self.out_dir}", stop.signal)
+                f"saved in {self.out_dir}. Continue with: tinyddpg train --resume {self.out_dir}{mid_episode}",
+                stop.signal)
+
+    def next_step(self) -> str:
+        """What to do after a failure, depending on whether a checkpoint was saved."""
+        if self.saved_step is None:
+            return ("no checkpoint was saved yet, so nothing is lost: fix the cause and run the same command again "
+                    "(it starts the run over)")
+        return (f"the checkpoint of step {self.saved_step:,} is untouched: continue it with tinyddpg train --resume "
+                f"{self.out_dir} once the cause is gone, or start over with other settings in another folder (--out)")
+
+
+def unwritable(out_dir: Path, error: OSError) -> ConfigError:
+    return ConfigError(f"cannot write to the run folder {out_dir}: {error.strerror or error}; choose a writable "
+                       f"folder with --out")
 
 
 def next_multiple(step: int, every: int) -> int:
@@ -268,8 +331,8 @@ def check_gradients_finite(step: int, agent: DDPG) -> None:
     for name, net in (("critic gradient", agent.critic), ("actor gradient", agent.actor)):
         total = float(agent.backend.xp.sum(net.flat_grads))
         if not math.isfinite(total):
-            raise NumericalError(f"step {step}: the {name} holds NaN or infinity; training stopped, the last "
-                                 f"checkpoint is untouched (lower the learning rates, or check the rewards)")
+            raise NumericalError(f"step {step}: the {name} holds NaN or infinity; training stopped (lower the "
+                                 f"learning rates, or check the rewards)")
 
 
 class LossMeans:
@@ -282,8 +345,8 @@ class LossMeans:
     def add(self, step: int, stats: dict[str, float]) -> None:
         for name, value in stats.items():
             if not math.isfinite(value):
-                raise NumericalError(f"step {step}: {name} is {value}; training stopped, the last checkpoint is "
-                                     f"untouched (lower the learning rates, or check the rewards for NaN)")
+                raise NumericalError(f"step {step}: {name} is {value}; training stopped (lower the learning rates, "
+                                     f"or check the rewards for NaN)")
             self.sums[name] = self.sums.get(name, 0.0) + value
             self.counts[name] = self.counts.get(name, 0) + 1
 
@@ -332,7 +395,8 @@ def stop_signals():
         flag.count += 1
         if flag.count == 1:
             flag.signal = signal_number
-            note = f"\n{signal.Signals(signal_number).name}: finishing the episode, then saving (again: stop now)\n"
+            name = signal.Signals(signal_number).name
+            note = f"\n{name}: finishing the episode, then saving (a second {name} stops after the current step)\n"
             os.write(2, note.encode())  # a raw write: safe even when the signal lands inside a print
 
     try:
@@ -347,19 +411,47 @@ def stop_signals():
 
 
 def train(config: TrainConfig, out_dir: Path, resume: bool = False, show_progress: bool = True) -> Counters:
-    """Train (or, with resume, continue) the run in out_dir; returns its counters."""
-    return Run(config, out_dir).train(resume=resume, show_progress=show_progress)
+    """Train (or, with resume, continue) the run in out_dir, then draw its curve.png; returns its counters."""
+    run = Run(config, out_dir)
+    counters = run.train(resume=resume, show_progress=show_progress)
+    run.write_curve()
+    return counters
+
+
+def check_new_run_folder(out_dir: Path) -> None:
+    """ConfigError when out_dir is a file, or holds a checkpoint that a new run would overwrite. (A run that
+    stopped before its first checkpoint saved nothing to lose, so it is started over.)"""
+    if Path(out_dir).exists() and not Path(out_dir).is_dir():
+        raise ConfigError(f"{out_dir} is a file, not a folder; choose a run folder with --out")
+    if (Path(out_dir) / ckpt.CHECKPOINT_FILE).exists():
+        raise ConfigError(f"{out_dir} already holds a run; continue it with `tinyddpg train --resume {out_dir}` "
+                          f"or choose another folder with --out")
+
+
+def saved_config(out_dir: Path) -> tuple[TrainConfig, bool]:
+    """The config of the run in out_dir and whether it has a checkpoint (else it comes from config.json);
+    ConfigError saying what the path is when it holds no run."""
+    out_dir = Path(out_dir)
+    problem = run_folder_problem(out_dir)
+    checkpoint_path, config_path = out_dir / ckpt.CHECKPOINT_FILE, out_dir / CONFIG_FILE
+    if problem is None:
+        return TrainConfig.from_json(ckpt.read_checkpoint_meta(checkpoint_path)["config"]), True
+    if not config_path.is_file():
+        raise ConfigError(problem)
+    try:
+        return TrainConfig.from_json(config_path.read_text()), False
+    except (ValueError, KeyError, TypeError) as error:
+        raise ConfigError(f"{config_path} is not a readable tinyddpg config ({type(error).__name__}: {error}); "
+                          f"{out_dir} has no checkpoint, so nothing saved is lost: train in another folder") from None
 
 
 def load_run_config(out_dir: Path) -> TrainConfig:
-    """The config of the run in out_dir, read from its checkpoint (or config.json if it has none yet)."""
-    out_dir = Path(out_dir)
-    checkpoint_path = out_dir / ckpt.CHECKPOINT_FILE
-    if checkpoint_path.exists():
-        return TrainConfig.from_json(ckpt.read_checkpoint_meta(checkpoint_path)["config"])
-    if (out_dir / CONFIG_FILE).exists():
-        raise CheckpointError(f"{out_dir} has a config but no checkpoint yet: nothing to resume; start it again")
-    raise ConfigError(f"{out_dir} is not a tinyddpg run folder (no {ckpt.CHECKPOINT_FILE})")
+    """The config of the run in out_dir, from its checkpoint; ConfigError saying what the path is otherwise."""
+    config, has_checkpoint = saved_config(out_dir)
+    if not has_checkpoint:
+        raise CheckpointError(f"{run_folder_problem(out_dir)}: it has nothing to load yet; train it again with "
+                              f"tinyddpg train --resume {out_dir} (it starts over from its {CONFIG_FILE})")
+    return config
 
 
 def load_agent(out_dir: Path) -> tuple[DDPG, TrainConfig]:

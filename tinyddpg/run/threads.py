@@ -1,0 +1,52 @@
+"""How many BLAS threads a run uses: as many as the cores that are free when it starts, and on a resume the
+count the run used before.
+
+On a 2-core machine a second BLAS thread makes the Pendulum loop about 1.5x faster when the machine is idle,
+but 2x to 10x slower when another process competes for the cores (OpenBLAS's threads then wait on each other;
+measured in benchmarks/bench_threads.py, table in the README), so neither fixed count is right for both.
+The count also changes the rounding of the matrix products, so it is part of what makes a run reproducible:
+it is saved in the checkpoint and reused by --resume, and --threads N fixes it.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from . import checkpoint as ckpt
+
+
+def free_core_threads() -> tuple[int, str]:
+    """One thread per core not busy with other work (1-minute load average), at least 1; and why."""
+    cores = os.cpu_count() or 1
+    try:
+        load = os.getloadavg()[0]
+    except (AttributeError, OSError):  # no load average (Windows): one thread never collapses
+        return 1, "one, as the load is unknown here"
+    return max(1, min(cores, round(cores - load))), f"load {load:.1f} on {cores} cores"
+
+
+def saved_threads(run_dir: Path) -> int | None:
+    """The BLAS thread count the run in run_dir trained with (None for a checkpoint that did not record it)."""
+    return ckpt.read_checkpoint_meta(Path(run_dir) / ckpt.CHECKPOINT_FILE).get("blas_threads")
+
+
+def blas_threads() -> int | None:
+    """The thread count of this process's BLAS (the first one loaded), None if there is none."""
+    from threadpoolctl import threadpool_info
+
+    counts = [pool["num_threads"] for pool in threadpool_info() if pool["user_api"] == "blas"]
+    return counts[0] if counts else None
+
+
+def choose_threads(requested: int | None, run_dir: Path, resume: bool) -> tuple[int, str]:
+    """--threads if given, else the resumed run's own count, else one per free core; and why."""
+    saved = saved_threads(run_dir) if resume else None
+    if requested is not None:
+        if saved is not None and saved != requested:
+            return requested, (f"--threads; the run used {saved} before, so from here on it rounds differently "
+                               f"from an uninterrupted run")
+        return requested, "--threads"
+    if saved is not None:
+        return saved, "the run's own, from its checkpoint, so the resume is exact"
+    return free_core_threads()
