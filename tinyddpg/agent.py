@@ -159,13 +159,13 @@ class DDPG:
         y = self.td_target(batch)
         critic_loss, q = self.compute_critic_gradients(batch, y)
         self.critic_optimizer.step()
-        stats = {"critic_loss": float(critic_loss), "mean_q": float(self.backend.xp.mean(q))}
+        stats = {"critic_loss": float(critic_loss)}
         if self.critic_optimizer.t % self.config.policy_delay == 0:  # TD3 delay: skip 3.-4. on the other steps
             stats["actor_loss"] = float(self.compute_actor_gradients(batch))
             self.actor_optimizer.step()
             for target, online in zip([self.actor_target, *self.critic_targets], [self.actor, *self.critics]):
                 soft_update(target, online, self.config.rho)
-        return stats
+        return {**stats, "mean_q": float(self.backend.xp.mean(q))}
 
     def normalize_batch(self, batch: Batch) -> Batch:
         """0. With observation normalization on, standardise obs and next_obs of a raw sampled batch."""
