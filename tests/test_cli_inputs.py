@@ -187,14 +187,27 @@ def test_ctrl_c_mid_episode_then_resume_gives_exactly_the_uninterrupted_log_and_
         np.testing.assert_array_equal(stopped_arrays[name], array, err_msg=name)
 
 
-@pytest.mark.parametrize("cores, load, threads", [(2, 0.1, 2), (2, 0.6, 1), (2, 1.0, 1), (2, 6.5, 1), (1, 0.0, 1),
-                                                  (16, 3.2, 13)])
-def test_the_default_thread_count_is_one_per_free_core(monkeypatch, cores, load, threads):
+@pytest.mark.parametrize("cores, load, others, threads", [(2, 0.1, 0, 2), (2, 0.6, 0, 1), (2, 1.0, 0, 1), (2, 6.5, 0, 1),
+                                                          (1, 0.0, 0, 1), (16, 3.2, 0, 13), (2, 0.0, 1, 1), (16, 1.0, 5, 11)])
+def test_the_default_thread_count_is_one_per_free_core(monkeypatch, cores, load, others, threads):
     from tinyddpg.run import threads as threads_module
 
     monkeypatch.setattr(threads_module.os, "cpu_count", lambda: cores)
     monkeypatch.setattr(threads_module.os, "getloadavg", lambda: (load, load, load))
-    assert threads_module.free_core_threads() == (threads, f"load {load:.1f} on {cores} cores")
+    monkeypatch.setattr(threads_module, "others_running_now", lambda: others)
+    assert threads_module.free_core_threads() == (threads, f"load {load:.1f}, {others} other processes running, on {cores} cores")
+
+
+def test_a_process_that_just_started_counts_as_busy_before_the_load_average_sees_it():
+    from tinyddpg.run.threads import others_running_now
+
+    hog = subprocess.Popen([sys.executable, "-c", "while True: pass"])
+    try:
+        time.sleep(0.5)
+        assert others_running_now() >= 1  # the 1-minute load average would still read about 0.0
+    finally:
+        hog.kill()
+        hog.wait()
 
 
 def test_a_second_ctrl_c_stops_after_the_current_step_and_says_what_the_resume_then_differs_in(tmp_path):

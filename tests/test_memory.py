@@ -12,10 +12,13 @@ from tinyddpg.run.config import preset, with_overrides
 from tinyddpg.run.memory import estimate
 
 
-@pytest.mark.parametrize("obs_dim, action_dim, hidden, batch", [(3, 1, (400, 300), 256), (17, 6, (256, 256), 100),
-                                                               (3, 1, (64, 64), 2048)])
-def test_the_estimate_covers_the_networks_and_an_update_without_doubling_them(obs_dim, action_dim, hidden, batch):
-    config = with_overrides(preset("pendulum"), {"hidden": hidden, "batch_size": batch, "buffer_size": 2 * batch})
+@pytest.mark.parametrize("obs_dim, action_dim, hidden, batch, td3", [(3, 1, (400, 300), 256, False),
+                                                                    (17, 6, (256, 256), 100, False),
+                                                                    (3, 1, (64, 64), 2048, False),
+                                                                    (11, 3, (400, 300), 256, True)])
+def test_the_estimate_covers_the_networks_and_an_update_without_doubling_them(obs_dim, action_dim, hidden, batch, td3):
+    config = with_overrides(preset("pendulum"), {"hidden": hidden, "batch_size": batch, "buffer_size": 2 * batch,
+                                                 "td3": td3})
     estimated = estimate(config, obs_dim, action_dim)
     backend, rng = get_backend("numpy"), make_rng(0)
     tracemalloc.start()

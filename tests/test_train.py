@@ -35,6 +35,8 @@ def test_resume_gives_exactly_the_log_of_the_uninterrupted_run(tmp_path, normali
     assert (tmp_path / "whole/curve.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"  # train() draws it, as the CLI does
     assert len(whole) == 4 and list(whole[0]) == list(COLUMNS)
     assert without_wall_clock(halves) == without_wall_clock(whole)
+    # config.json says the steps the resume trained for (plot and sweep group runs by it)
+    assert (tmp_path / "halves/config.json").read_text() == (tmp_path / "whole/config.json").read_text()
     a, _ = load_agent(tmp_path / "whole")
     b, _ = load_agent(tmp_path / "halves")
     np.testing.assert_array_equal(a.actor.flat_params, b.actor.flat_params)

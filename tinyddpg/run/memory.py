@@ -2,10 +2,11 @@
 
     replay buffer   min(buffer_size, steps) rows of (2 obs + action + 2) numbers, twice with save_buffer
                     (the checkpoint writes a host copy of the filled rows)
-    networks        NETWORK_COPIES x the parameters of actor and critic: themselves, their targets, gradients,
+    networks        NETWORK_COPIES x the parameters of actor and critic(s): themselves, their targets, gradients,
                     Adam's m and v (6), and a margin for the small per-layer arrays
     activations     ACTIVATION_FACTOR x batch x (obs + action + the hidden widths) numbers: the forward caches
-                    and backward temporaries of one update (measured: 8.7 to 10.7, see tests/test_memory.py)
+                    and backward temporaries of one update (measured: 8.7 to 10.7, see tests/test_memory.py);
+                    with twin critics the critics' half of it twice (not measured separately)
     base            the interpreter, NumPy, gymnasium and matplotlib
 """
 
@@ -49,8 +50,11 @@ def estimate(config, obs_dim: int, action_dim: int) -> MemoryEstimate:
     rows = min(config.buffer_size, config.steps)
     buffer = rows * (2 * obs_dim + action_dim + 2) * itemsize * (2 if config.save_buffer else 1)
     actor_sizes, critic_sizes = [obs_dim, *hidden, action_dim], [obs_dim + action_dim, *hidden, 1]
-    parameters = sum((a + 1) * b for sizes in (actor_sizes, critic_sizes) for a, b in itertools.pairwise(sizes))
+    critics = 2 if config.agent.twin_critics else 1
+    actor, critic = (sum((a + 1) * b for a, b in itertools.pairwise(sizes)) for sizes in (actor_sizes, critic_sizes))
     activations = ACTIVATION_FACTOR * config.agent.batch_size * (obs_dim + action_dim + sum(hidden)) * itemsize
+    activations = activations * (1 + critics) // 2
+    parameters = actor + critics * critic
     return MemoryEstimate(buffer, NETWORK_COPIES * parameters * itemsize, activations)
 
 

@@ -11,19 +11,39 @@ it is saved in the checkpoint and reused by --resume, and --threads N fixes it.
 from __future__ import annotations
 
 import os
+import time
 from pathlib import Path
 
 from . import checkpoint as ckpt
 
 
 def free_core_threads() -> tuple[int, str]:
-    """One thread per core not busy with other work (1-minute load average), at least 1; and why."""
+    """One thread per core not busy with other work, at least 1; and why. Busy is the larger of the 1-minute
+    load average and the processes running right now: the average lags a competitor that just started by a
+    minute (measured: a CPU-bound process started 2 s before the quick start left the average at 0.0, and two
+    threads then took 116 s instead of one thread's 65 s)."""
     cores = os.cpu_count() or 1
     try:
         load = os.getloadavg()[0]
     except (AttributeError, OSError):  # no load average (Windows): one thread never collapses
         return 1, "one, as the load is unknown here"
-    return max(1, min(cores, round(cores - load))), f"load {load:.1f} on {cores} cores"
+    others = others_running_now()
+    busy = max(load, others)
+    return max(1, min(cores, round(cores - busy))), f"load {load:.1f}, {others} other processes running, on {cores} cores"
+
+
+def others_running_now(samples: int = 5, interval_s: float = 0.02) -> int:
+    """Processes other than this one on a CPU now (Linux's /proc/stat procs_running, the least of a few samples,
+    so a short burst does not count); 0 where there is no /proc."""
+    counts = []
+    for _ in range(samples):
+        try:
+            text = Path("/proc/stat").read_text()
+        except OSError:
+            return 0
+        counts.append(next((int(line.split()[1]) for line in text.splitlines() if line.startswith("procs_running ")), 1))
+        time.sleep(interval_s)
+    return max(0, min(counts) - 1)  # this process is one of them
 
 
 def saved_threads(run_dir: Path) -> int | None:

@@ -216,10 +216,10 @@ class Run:
             self.restore()
         else:
             check_new_run_folder(self.out_dir)
-            try:
-                (self.out_dir / CONFIG_FILE).write_text(self.config.to_json() + "\n")
-            except OSError as error:
-                raise unwritable(self.out_dir, error) from None
+        try:  # a resume may extend the steps: config.json always says what the run is training for
+            (self.out_dir / CONFIG_FILE).write_text(self.config.to_json() + "\n")
+        except OSError as error:
+            raise unwritable(self.out_dir, error) from None
         self.losses, self.rate = LossMeans(), RateMeter(self.counters.step)
         self.last_return, self.last_eval = None, None
         self.next_checkpoint = next_multiple(self.counters.step, self.config.checkpoint_every)
