@@ -19,7 +19,9 @@ from .backend import Backend
 
 
 class Batch(NamedTuple):
-    """A batch of transitions as device arrays (B = batch size)."""
+    """A batch of transitions as device arrays (B = batch size): obs (B, obs_dim), action (B, action_dim),
+    reward (B,), next_obs (B, obs_dim), terminated (B,): 1.0 where the episode really ended, 0.0 otherwise
+    (a time-limit truncation is 0.0)."""
 
     obs: object  # (B, obs_dim)
     action: object  # (B, action_dim)

@@ -24,6 +24,8 @@ CHECK_FINAL_INIT_BOUND = 0.3
 
 
 def critic_loss_report(agent: DDPG, batch: Batch, **options) -> GradCheckReport:
+    """dL_Q/dtheta_Q from agent.compute_critic_gradients against finite differences of L_Q, y held fixed.
+    `options` go to check_gradients (step, max_entries, rng)."""
     y = agent.td_target(batch)  # computed once: with target noise on, each call would draw new noise
     agent.compute_critic_gradients(batch, y)
     arrays, analytic = {}, {}
@@ -37,6 +39,8 @@ def critic_loss_report(agent: DDPG, batch: Batch, **options) -> GradCheckReport:
 
 
 def actor_loss_report(agent: DDPG, batch: Batch, **options) -> GradCheckReport:
+    """dL_mu/dtheta_mu from agent.compute_actor_gradients (through the critic's dQ/da) against finite
+    differences of L_mu = -mean(Q(s, mu(s))). `options` go to check_gradients."""
     agent.compute_actor_gradients(batch)
     return check_gradients(lambda: agent.compute_actor_gradients(batch), *parameters_and_gradients(agent.actor),
                            agent.backend, title="actor loss L_mu = -mean(Q(s, mu(s)))",
