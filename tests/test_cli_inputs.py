@@ -123,7 +123,8 @@ def test_a_run_folder_that_is_a_file_is_refused(tmp_path):
 # --- no dead end after a run that failed before its first checkpoint -------------------------------------------
 def test_a_run_killed_before_its_first_checkpoint_starts_over_with_the_same_command_or_resume(tmp_path):
     out = tmp_path / "run"
-    command = ["train", "--out", str(out), "--steps", "400", *FAST_CLI, "--checkpoint-every", "1000"]
+    command = ["train", "--out", str(out), "--steps", "2000", *FAST_CLI, "--checkpoint-every", "5000"]  # (room for
+    # the kill to land long before the run ends: the only checkpoint is the final one)
     process = start_cli(*command)
     wait_for(lambda: (out / "progress.csv").exists() and len(read_log(out / "progress.csv")) >= 1)
     process.kill()  # a crash in the first steps: a config and a log, no checkpoint
@@ -131,12 +132,12 @@ def test_a_run_killed_before_its_first_checkpoint_starts_over_with_the_same_comm
     assert not (out / "checkpoint.npz").exists()
     again = run_tinyddpg(*command)
     assert again.returncode == 0, again.stderr
-    assert [int(r["step"]) for r in read_log(out / "progress.csv")] == [200, 400]
+    assert [int(r["step"]) for r in read_log(out / "progress.csv")] == list(range(200, 2001, 200))
     (out / "checkpoint.npz").unlink()  # and once more, as if it had failed again
     resumed = run_tinyddpg("train", "--resume", str(out), "--quiet")
     assert resumed.returncode == 0, resumed.stderr
     assert f"{out} has no checkpoint yet (its run stopped before the first one): starting it over" in resumed.stderr
-    assert [int(r["step"]) for r in read_log(out / "progress.csv")] == [200, 400]
+    assert [int(r["step"]) for r in read_log(out / "progress.csv")] == list(range(200, 2001, 200))
 
 
 # --- one writer per run folder ---------------------------------------------------------------------------------
