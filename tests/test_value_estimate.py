@@ -52,7 +52,7 @@ def test_columns_equal_the_closed_form_for_a_constant_policy(env_id, gamma, expe
     env = make_env(env_id)
     agent = constant_agent(env, gamma)
     episodes = EvaluationEpisodes()
-    evaluate(agent, env, 3, run_seed=0, record=episodes.add)
+    evaluate(agent, env, 3, run_seed=0, after_step=episodes.add)
     columns = episodes.value_columns(agent)
     if not expected_states:
         assert columns == {}

@@ -196,14 +196,14 @@ class DDPG:
     def compute_critic_gradients(self, batch: Batch, y):
         """2. L_Q = mean((Q(s, a) - y)^2), summed over the twin critics when there are two; leaves dL_Q/dtheta_Q
         in each critic's flat_grads. Returns (L_Q, Q1(s, a))."""
-        total_loss, first_q = 0.0, None
+        losses, qs = [], []
         for critic in self.critics:
-            q = critic.forward(batch.obs, batch.action)  # (B,)
-            loss, dq = mse(q, y)  # dq = 2 (Q - y) / B: the only division by the batch size
+            qs.append(critic.forward(batch.obs, batch.action))  # (B,)
+            loss, dq = mse(qs[-1], y)  # dq = 2 (Q - y) / B: the only division by the batch size
+            losses.append(loss)
             critic.zero_grad()
             critic.backward(dq)
-            total_loss, first_q = total_loss + loss, q if first_q is None else first_q
-        return total_loss, first_q
+        return sum(losses), qs[0]
 
     def compute_actor_gradients(self, batch: Batch):
         """3. L_mu = -mean(Q(s, mu(s))); leaves dL_mu/dtheta_mu in actor.flat_grads. Returns L_mu."""

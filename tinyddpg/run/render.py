@@ -35,7 +35,7 @@ def record_gif(agent: DDPG, env_id: str, path: Path, run_seed: int, fps: int = 3
                           f"libosmesa6 installed); the evaluation returns above are unaffected") from None
     frames = []
 
-    def draw_frame() -> None:
+    def draw_frame(*_step) -> None:  # (obs, reward, terminated, truncated): the frame is drawn from the env
         image = Image.fromarray(env.render())
         image = image.resize((FRAME_WIDTH, round(FRAME_WIDTH * image.height / image.width)))
         ImageDraw.Draw(image).text((4, 4), f"step {len(frames) + 1}", fill=(0, 0, 0))  # also keeps frames distinct

@@ -69,28 +69,27 @@ class Counters:
     evaluations: int = 0
 
 
-def play_episode(agent: DDPG, env, seed: int, after_step: Callable[[], None] | None = None, record=None) -> float:
+def play_episode(agent: DDPG, env, seed: int, after_step: Callable | None = None) -> float:
     """One episode from env.reset(seed) with the agent's actions (noise-free in evaluation mode); calls
-    after_step() after every step (render draws a frame there), and record(obs, reward, terminated, truncated)
-    with the state each step started from (EvaluationEpisodes.add); returns the episode's return."""
+    after_step(obs, reward, terminated, truncated) after every step, with the state the step started from
+    (render draws a frame there, EvaluationEpisodes.add records the step); returns the episode's return."""
     obs, _ = env.reset(seed=seed)
     episode_return, done = 0.0, False
     while not done:
         next_obs, reward, terminated, truncated, _ = env.step(agent.act(obs))
-        if record is not None:
-            record(obs, reward, terminated, truncated)
+        if after_step is not None:
+            after_step(obs, reward, terminated, truncated)
         obs = next_obs
         episode_return += float(reward)
         done = terminated or truncated
-        if after_step is not None:
-            after_step()
     return episode_return
 
 
-def evaluate(agent: DDPG, env, episodes: int, run_seed: int, record=None) -> np.ndarray:
-    """Returns of `episodes` noise-free episodes (agent.eval()); the agent's mode is restored afterwards."""
+def evaluate(agent: DDPG, env, episodes: int, run_seed: int, after_step: Callable | None = None) -> np.ndarray:
+    """Returns of `episodes` noise-free episodes (agent.eval()); the agent's mode is restored afterwards.
+    after_step goes to play_episode."""
     with agent.evaluation():
-        return np.array([play_episode(agent, env, episode_seed(run_seed, EVAL_STREAM, k), record=record)
+        return np.array([play_episode(agent, env, episode_seed(run_seed, EVAL_STREAM, k), after_step)
                          for k in range(episodes)])
 
 
