@@ -129,7 +129,9 @@ def parse_value(name: str, text: str):
             return text.lower() in ("true", "1", "yes")
         value = {"int": int, "float": float, "str": str}[kind](text)
     except ValueError:
-        raise ConfigError(f"{name}={text!r} is not a valid {kind}") from None
+        allowed = {"bool": "true or false", "int": "an integer", "float": "a number",
+                   "tuple[int, ...]": "comma-separated integers"}.get(kind, kind)
+        raise ConfigError(f"{name}={text!r} is not a valid {kind}: give {allowed}, e.g. {option_example(name)}") from None
     if kind == "float" and not math.isfinite(value):
         raise ConfigError(f"{name}={text!r} is not allowed: must be a finite number, e.g. "
                           f"{option_example(name)}")
