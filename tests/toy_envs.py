@@ -35,6 +35,7 @@ def register_toy_envs():
         gym.register("tinyddpg-test/Unbounded-v0", entry_point=UnboundedEnv, max_episode_steps=5)
         gym.register("tinyddpg-test/MultiDiscrete-v0", entry_point=MultiDiscreteEnv, max_episode_steps=5)
         gym.register("tinyddpg-test/DictObs-v0", entry_point=DictObsEnv, max_episode_steps=5)
+        gym.register(SEAM_ENV, entry_point=DriftEnv, max_episode_steps=SEAM_EPISODE_STEPS)
 
 
 class ImageEnv(CountingEnv):
@@ -59,3 +60,44 @@ class DictObsEnv(CountingEnv):
     def __init__(self, render_mode=None):
         super().__init__()
         self.observation_space = gym.spaces.Dict({"t": gym.spaces.Box(-np.inf, np.inf, shape=(1,))})
+
+
+SEAM_ENV = "tinyddpg-test/Drift-v0"
+SEAM_LOW, SEAM_HIGH = np.array([-2.0, 0.5]), np.array([1.0, 4.5])  # asymmetric, not +-1, different per dimension
+SEAM_EPISODE_STEPS = 7  # the time limit: divides no evaluation interval the seam tests use
+SEAM_FALL_AT = 0.8  # terminated when x_1 passes it (about half the episodes with uniform random actions)
+
+
+def drift(x, action):
+    """The DriftEnv step: x' = x / 2 + u, u = the action rescaled from [low, high] to [-1, 1] per dimension."""
+    return 0.5 * x + (action - (SEAM_HIGH + SEAM_LOW) / 2) / ((SEAM_HIGH - SEAM_LOW) / 2)
+
+
+def drift_reward(next_x):
+    """r = 1 - |x'|^2 (for one x' or a stack of them): the best actions keep x near 0, inside the bounds."""
+    return 1.0 - np.sum(next_x**2, axis=-1)
+
+
+class DriftEnv(gym.Env):
+    """obs = [t, x_1, x_2] in float64: x starts uniform(-1, 1)^2 from the reset seed and moves by `drift`; the
+    reward is `drift_reward(x')`; terminated when x'_1 > SEAM_FALL_AT, truncated by the time limit otherwise.
+    Its actions have bounds [-2, 1] x [0.5, 4.5], so a bug that assumes +-1, or one half-range for all
+    dimensions, shows."""
+
+    observation_space = gym.spaces.Box(-np.inf, np.inf, shape=(3,), dtype=np.float64)
+    action_space = gym.spaces.Box(SEAM_LOW, SEAM_HIGH, dtype=np.float64)
+
+    def __init__(self, render_mode=None):
+        self.render_mode = render_mode
+
+    def reset(self, *, seed=None, options=None):
+        super().reset(seed=seed)
+        self.t, self.x = 0, self.np_random.uniform(-1.0, 1.0, size=2)
+        return self.observation(), {}
+
+    def step(self, action):
+        self.t, self.x = self.t + 1, drift(self.x, np.asarray(action, dtype=np.float64))
+        return self.observation(), float(drift_reward(self.x)), bool(self.x[0] > SEAM_FALL_AT), False, {}
+
+    def observation(self):
+        return np.array([self.t, *self.x])

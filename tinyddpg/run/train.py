@@ -326,11 +326,12 @@ def next_multiple(step: int, every: int) -> int:
 
 
 def check_gradients_finite(step: int, agent: DDPG) -> None:
-    """Raise NumericalError when a gradient of this update holds a NaN or infinity (one sum per network)."""
-    for name, net in (("critic gradient", agent.critic), ("actor gradient", agent.actor)):
+    """Raise NumericalError when a gradient of this update holds a NaN or infinity (one sum per network: every
+    critic, TD3's two included, and the actor)."""
+    for name, net in (*zip(("critic", "critic2"), agent.critics), ("actor", agent.actor)):
         total = float(agent.backend.xp.sum(net.flat_grads))
         if not math.isfinite(total):
-            raise NumericalError(f"step {step}: the {name} holds NaN or infinity; training stopped (lower the "
+            raise NumericalError(f"step {step}: the {name} gradient holds NaN or infinity; training stopped (lower the "
                                  f"learning rates, or check the rewards)")
 
 
