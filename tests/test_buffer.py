@@ -33,15 +33,17 @@ def test_ring_overwrites_the_oldest_in_order(backend32):
     np.testing.assert_array_equal(backend32.to_host(buffer.rows), np.column_stack(expected_columns(slots)))
 
 
-@pytest.mark.parametrize("count", [10, 13], ids=["filling", "after wraparound"])
+@pytest.mark.parametrize("count", [7, 13], ids=["filling: 7 of 10 slots", "full, after wraparound"])
 def test_every_column_of_a_sample_comes_back_whole(backend32, count):
     buffer = filled_buffer(backend32, capacity=10, count=count)
     batch = buffer.sample(64)
     assert batch.obs.shape == (64, 2) and batch.action.shape == (64, 1) and batch.next_obs.shape == (64, 2)
     assert batch.reward.shape == (64,) and batch.terminated.shape == (64,)
     assert all(x.dtype == backend32.xp.float32 for x in batch)
-    indices = ((backend32.to_host(batch.reward) - 4) / 10).astype(int)  # which transition each row is
-    assert set(indices) <= set(range(count - 10, count)) and len(set(indices)) > 5  # only the filled, live slots
+    position = (backend32.to_host(batch.reward) - 4) / 10  # which transition each row is
+    indices = position.astype(int)
+    np.testing.assert_array_equal(position, indices)  # a never-filled slot (all zeros) is no transition
+    assert set(indices) <= set(range(max(count - 10, 0), count)) and len(set(indices)) > 5  # only filled, live slots
     for name, ours, expected in zip(batch._fields, batch, expected_columns(indices)):
         np.testing.assert_array_equal(backend32.to_host(ours), expected, err_msg=name)
 

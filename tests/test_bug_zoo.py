@@ -1,7 +1,7 @@
-"""The bug zoo: classic bugs of backprop and DDPG, each planted in process (monkeypatch; no file is edited),
-each with the test that must catch it. Every bug here must turn its test red; docs/bug_zoo.md shows the table
-and its lesson: a gradient check proves the backward agrees with the forward, never that the forward is the
-right algorithm.
+"""The bug zoo: classic bugs of backprop and DDPG, and bugs where two parts meet, each planted in process
+(monkeypatch; no file is edited), each with the test that must catch it. Every bug here must turn its test red;
+docs/bug_zoo.md shows the table and its lessons: a gradient check proves the backward agrees with the forward,
+never that the forward is the right algorithm; and parts proven one by one can still disagree where they meet.
 
 Each plant wraps the real code where it can (so it keeps working as the engine changes) and re-implements a
 few lines only where the bug sits inside them.
@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import gymnasium as gym
+import numpy as np
 import pytest
 import test_agent
 import test_agent_gradcheck
@@ -23,11 +24,13 @@ import test_essentials
 import test_nn
 import test_optim
 import test_sb3_parity
+import test_seams
 import test_train
 import torch
 
 import tinyddpg.agent
 import tinyddpg.run.train
+import tinyddpg.run.value_estimate
 from tinyddpg.agent import DDPG
 from tinyddpg.backend import get_backend, make_rng
 from tinyddpg.buffer import Batch, ReplayBuffer
@@ -36,9 +39,10 @@ from tinyddpg.gradcheck import standard_reports
 from tinyddpg.networks import Actor, Critic, ScaleShift
 from tinyddpg.nn import Dense, ReLU, Tanh
 from tinyddpg.optim import Adam
+from tinyddpg.run.train import Run
 
-GRADIENT_CHECK, REFERENCE, DIRECT, LEARNING = ("gradient check", "independent reference", "direct semantic test",
-                                               "learning test")
+GRADIENT_CHECK, REFERENCE, DIRECT, LEARNING, SEAM = ("gradient check", "independent reference", "direct semantic test",
+                                                     "learning test", "seam test")
 GRADIENT_TOLERANCE = 1e-6  # as `tinyddpg gradcheck` and the gradient tests use
 DOCS = Path(__file__).resolve().parent.parent / "docs" / "bug_zoo.md"
 
@@ -268,6 +272,36 @@ def targets_not_copied_at_the_start(monkeypatch):
     wrap(monkeypatch, DDPG, "__init__", make)
 
 
+# where two parts meet: each one line in the real code, each passed every test before tests/test_seams.py
+def twin_target_critic_left_out_of_the_checkpoint(monkeypatch):
+    wrap(monkeypatch, DDPG, "_parts", lambda original: lambda self: {
+        part: obj for part, obj in original(self).items() if part != "critic2_target"})
+
+
+def buffer_samples_never_filled_slots(monkeypatch):
+    wrap(monkeypatch, ReplayBuffer, "sample", lambda original: with_attributes(original, lambda buffer: {
+        "size": buffer.capacity}))  # integers(0, capacity) instead of integers(0, size)
+
+
+def exploration_noise_not_scaled_by_the_half_range(monkeypatch):
+    wrap(monkeypatch, DDPG, "act", lambda original: with_attributes(original, lambda agent: {
+        "action_scale": np.ones_like(agent.action_scale)}))
+
+
+def warm_up_actions_drawn_in_minus_one_to_one(monkeypatch):
+    wrap(monkeypatch, Run, "choose_action", lambda original: with_attributes(original, lambda run: {
+        "spec": dataclasses.replace(run.spec, low=-np.ones_like(run.spec.low), high=np.ones_like(run.spec.high))}))
+
+
+def evaluation_steps_the_training_environment(monkeypatch):
+    wrap(monkeypatch, Run, "evaluate", lambda original: with_attributes(original, lambda run: {"eval_env": run.env}))
+
+
+def value_estimate_skips_normalization(monkeypatch):
+    wrap(monkeypatch, tinyddpg.run.value_estimate, "critic_estimates", lambda original: with_attributes(
+        original, lambda agent: {"normalizer": None}))
+
+
 # --- how each catching test is called ---------------------------------------------------------------------------
 def single_layer_check(layer, away_from_zero):
     return lambda test, tmp_path: test(float64_numpy(), layer, away_from_zero)
@@ -275,6 +309,13 @@ def single_layer_check(layer, away_from_zero):
 
 def with_backend(make_backend):
     return lambda test, tmp_path: test(make_backend())
+
+
+SEAM_CELL = test_seams.Cell(td3=True, normalize_obs=True, noise="ou")  # the cell where all six can show
+
+
+def on_the_seam_cell(test, tmp_path):
+    test(test_seams.record(SEAM_CELL, tmp_path))
 
 
 BUGS = [
@@ -336,6 +377,24 @@ BUGS = [
         lambda test, tmp_path: test("float64", torch.float64)),
     Bug("the trainer stores the previous step's reward (off by one in the loop)", LEARNING,
         test_essentials.test_a_contextual_bandit_is_learned_in_seconds, previous_reward_stored, with_tmp_path),
+    Bug("the TD3 checkpoint leaves out the second target critic", SEAM,
+        test_seams.test_the_checkpoint_holds_every_array_the_run_owns, twin_target_critic_left_out_of_the_checkpoint,
+        on_the_seam_cell),
+    Bug("the buffer samples never-filled slots (integers(0, capacity))", SEAM,
+        test_seams.test_every_batch_the_agent_learns_from_holds_only_stored_transitions,
+        buffer_samples_never_filled_slots, on_the_seam_cell),
+    Bug("exploration noise not scaled by the half-range in act()", SEAM,
+        test_seams.test_exploration_noise_has_std_noise_scale_half_ranges_per_dimension,
+        exploration_noise_not_scaled_by_the_half_range, on_the_seam_cell),
+    Bug("random warm-up actions drawn in [-1, 1] instead of [low, high]", SEAM,
+        test_seams.test_warm_up_actions_cover_low_to_high_in_every_dimension_and_draw_no_noise,
+        warm_up_actions_drawn_in_minus_one_to_one, on_the_seam_cell),
+    Bug("evaluation steps the training environment", SEAM,
+        test_seams.test_evaluation_never_touches_the_training_env_or_the_training_random_state,
+        evaluation_steps_the_training_environment, on_the_seam_cell),
+    Bug("the value estimate skips observation normalization", SEAM,
+        test_seams.test_the_value_estimate_equals_a_hand_computation, value_estimate_skips_normalization,
+        on_the_seam_cell),
 ]
 
 
@@ -372,7 +431,7 @@ def markdown_table() -> str:
 
 
 def test_the_docs_table_is_the_zoo():
-    assert len(BUGS) >= 15 and {bug.kind for bug in BUGS} == {GRADIENT_CHECK, REFERENCE, DIRECT, LEARNING}
+    assert len(BUGS) >= 15 and {bug.kind for bug in BUGS} == {GRADIENT_CHECK, REFERENCE, DIRECT, LEARNING, SEAM}
     assert markdown_table() in DOCS.read_text(), f"docs/bug_zoo.md must hold this table:\n{markdown_table()}"
 
 
