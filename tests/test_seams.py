@@ -4,10 +4,10 @@ termination) do not line up with the evaluations every 20 steps, over the matrix
 observations} x {Gaussian, OU noise}.
 
 Each cell trains once per module (`record`): the whole run, watched where its parts meet (every call of both
-environments, every noise draw, every batch the agent learns from); the same run in two halves with a resume; the
-same run without evaluations. The tests check invariants on what it stored (the buffer), logged (progress.csv),
-saved (checkpoint.npz) and did. References come from the config, the environment's own dynamics and the docs,
-never from the part under test.
+environments, every noise draw, every batch the agent learns from); and, when a test first asks, the same run in
+two halves with a resume and the same run without evaluations. The tests check invariants on what it stored (the
+buffer), logged (progress.csv), saved (checkpoint.npz) and did. References come from the config, the
+environment's own dynamics and the docs, never from the part under test.
 """
 
 from __future__ import annotations
@@ -37,7 +37,7 @@ from tinyddpg.run.train import Run
 
 register_toy_envs()
 
-SEED, STEPS, RANDOM_STEPS, EVAL_EVERY, EVAL_EPISODES = 3, 240, 60, 20, 2
+SEED, STEPS, RANDOM_STEPS, UPDATE_AFTER, EVAL_EVERY, EVAL_EPISODES = 3, 240, 60, 30, 20, 2
 NOISE_SCALE, OU_THETA, OU_DT = 0.3, 0.5, 1.0  # OU with dt = 1: each step's innovation has std sigma, like Gaussian
 GAMMA = 0.3  # horizon 4 steps: a 7-step episode cut by the time limit gives its first 4 states to the value columns
 NORMALIZER_EPS, NORMALIZER_CLIP = 1e-8, 10.0  # tinyddpg/normalizer.py's documented defaults
@@ -65,7 +65,7 @@ def cell_config(cell: Cell, **overrides):
     """Tiny networks, a few hundred steps; updates start inside the warm-up, checkpoints come every 50 steps."""
     return with_overrides(preset("pendulum"), {
         "env_id": SEAM_ENV, "steps": STEPS, "seed": SEED, "dtype": "float64", "hidden": (8, 8), "batch_size": 16,
-        "buffer_size": 1_000, "random_steps": RANDOM_STEPS, "update_after": 30, "eval_every": EVAL_EVERY,
+        "buffer_size": 1_000, "random_steps": RANDOM_STEPS, "update_after": UPDATE_AFTER, "eval_every": EVAL_EVERY,
         "eval_episodes": EVAL_EPISODES, "checkpoint_every": 50, "gamma": GAMMA, "td3": cell.td3,
         "normalize_obs": cell.normalize_obs, "noise": cell.noise, "noise_scale": NOISE_SCALE, "ou_theta": OU_THETA,
         "ou_dt": OU_DT, "actor_lr": 1e-4, **overrides})
@@ -119,7 +119,7 @@ def watch(run: Run):
     agent, draws, batches = run.agent, [], []
 
     def on_training_step(step):
-        step.noise_free, step.draws[:] = noise_free_action(agent, step.obs), draws
+        step.noise_free, step.draws = noise_free_action(agent, step.obs), list(draws)
         draws.clear()
 
     sample = agent.noise.sample
@@ -251,7 +251,7 @@ def test_exploration_noise_has_std_noise_scale_half_ranges_per_dimension(recorde
             expected = drawn[k - 1] if k > 0 and not first_of_episode[k] else np.zeros(ACTION_DIM)
             np.testing.assert_array_equal(before[k], expected)
     noise = actions - noise_free
-    previous = np.vstack([np.zeros(ACTION_DIM), noise[:-1]])
+    previous = np.vstack([np.zeros(ACTION_DIM), noise[:-1]])  # the warm-up before the first step drew none
     previous[first_of_episode] = 0.0
     inside = ((actions > SEAM_LOW) & (actions < SEAM_HIGH)).all(axis=1)
     usable = inside & (first_of_episode | np.concatenate([[True], inside[:-1]]))
@@ -261,7 +261,7 @@ def test_exploration_noise_has_std_noise_scale_half_ranges_per_dimension(recorde
 
 
 def test_every_batch_the_agent_learns_from_holds_only_stored_transitions(recorded):
-    assert len(recorded.batches) == STEPS - 30 + 1  # one update per step from update_after on
+    assert len(recorded.batches) == STEPS - UPDATE_AFTER + 1  # one update per step from update_after on
     stored = [tuple(row) for row in recorded.rows]
     for filled, batch in recorded.batches:
         assert {tuple(row) for row in batch} <= set(stored[:filled])
@@ -336,8 +336,7 @@ def test_the_checkpoint_holds_every_array_the_run_owns(recorded):
     state = owned_state(run)
     assert {name: len(values) for name, values in state.items()} == expected_sizes(run.config)
     arrays, meta = recorded.checkpoint
-    assert {key.rsplit("/", 1)[0] for key in arrays} == set(state) - ({"agent/noise"} if "agent/noise" in state
-                                                                      and not state["agent/noise"].size else set())
+    assert {key.rsplit("/", 1)[0] for key in arrays} == set(state)
     for name, values in state.items():
         saved = [np.ravel(array) for key, array in arrays.items() if key.rsplit("/", 1)[0] == name]
         assert saved, f"{name} is not in the checkpoint"
@@ -366,8 +365,7 @@ def test_evaluation_never_touches_the_training_env_or_the_training_random_state(
     assert len(recorded.train_env.steps) == STEPS
     mid_episode = [row for row in recorded.log if row["eval_return_mean"] and not row["episode_return"]]
     assert mid_episode, "no evaluation fell inside an episode: this cell cannot see an evaluation that leaks"
-    eval_steps = recorded.eval_env.steps
-    assert eval_steps and all(step.noise_free is None for step in eval_steps)
+    assert len(recorded.eval_env.resets) == EVAL_EPISODES * STEPS // EVAL_EVERY
     # the run without evaluations collected, learned and drew exactly the same
     assert_same_state(recorded.run, recorded.without_evaluation)
     counters = dataclasses.replace(recorded.without_evaluation.counters, evaluations=STEPS // EVAL_EVERY)
