@@ -97,7 +97,7 @@ def command_plot(args) -> int:
 def command_gradcheck(args) -> int:
     from ..ddpg_gradcheck import agent_reports, td3_reports
     from ..gradcheck import standard_reports
-    from ..student_gradcheck import check_target
+    from ..coursework.layer_check import check_target
 
     if args.target:
         reports = [check_target(args.target, args.input_shape)]

@@ -22,9 +22,9 @@ from pathlib import Path
 
 import numpy as np
 
-from .backend import get_backend, make_rng
-from .errors import TinyDDPGError
-from .gradcheck import GradCheckReport, check_module
+from ..backend import get_backend, make_rng
+from ..errors import TinyDDPGError
+from ..gradcheck import GradCheckReport, check_module
 
 BATCH = 5
 SIZES = (4, 3, 2, 2, 2, 2)
