@@ -1,15 +1,25 @@
-"""Gradient-check a layer or module you wrote: `tinyddpg gradcheck PATH.py:Name` (or `module.path:Name`).
+"""Gradient-check a layer you wrote: `tinyddpg gradcheck FILE.py:Name` or `FILE.py:forward_name,backward_name`.
 
-Name is a class or a function that builds the module. Its parameters follow tinyddpg/nn.py's convention: the
-attribute names listed in `param_names`, the gradient of `name` in `"d" + name`, `backward(dout)` adding into
-the gradients and returning dx (a subclass of nn.Module also brings `parameters()`, `grads()`, `param_keys()`).
-It is built on a float64 NumPy backend: the keyword arguments `backend` and `rng` are passed when it takes them,
-and its other required arguments get the small sizes 4, 3, 2, ... in order (so `Dense(in_features,
-out_features)` becomes `Dense(4, 3)`). The input is random normal, kept 0.1 away from 0 (ReLU's kink), of shape
-(5, rows of the first 2-D parameter), or (5, 4) without one, unless `--input-shape` says otherwise.
+Two ways of writing a layer are understood (`module.path:...` works as well as `FILE.py:...`):
 
-Anything that makes the code uncheckable (no such file or name, no backward, wrong shapes, an exception) raises
-UnusableCode with a one-line message; the CLI prints it and exits 2.
+- Name, a class or a function that builds one, with forward(x) and backward(dout) returning dx. Its parameters
+  are the attributes listed in `param_names`, or else the float arrays its constructor creates (a composite
+  nn.Module such as Sequential brings param_keys(), parameters() and grads()). The gradient of W lives in dW
+  after backward, added into an array (`self.dW += ...`, as tinyddpg/nn.py does) or assigned (`self.dW = ...`):
+  arrays already there are zeroed before backward, and every gradient is read after it. The constructor gets
+  `backend` (float64 NumPy) and `rng` when it takes them, and the sizes 4, 3, 2, ... for its other required
+  arguments (`Dense(in_features, out_features)` becomes `Dense(4, 3)`).
+- CS231n's pair of functions: forward(x, *params) returns (out, cache) and backward(dout, cache) returns
+  (dx, *dparams), or dx alone when there are no params. The params are forward's required arguments after x,
+  named as it names them, random normal of shape (D, 3) for the first and (3,) for the others, D being the size
+  of one example of x (affine_forward(x, w, b) gets w (4, 3) and b (3,)).
+
+The input is random normal, kept 0.1 away from 0 (ReLU's kink), of shape (5, rows of the first 2-D parameter)
+for a class and (5, 4) for a pair, unless `--input-shape` says otherwise. The file's own folder is importable, as
+when Python runs the file, so it may import its neighbours.
+
+Anything that makes the code uncheckable (no such file or name, a missing gradient, wrong shapes, an exception
+in it) raises UnusableCode with a one-line message; the CLI prints it and exits 2.
 """
 
 from __future__ import annotations
@@ -17,36 +27,98 @@ from __future__ import annotations
 import importlib
 import importlib.util
 import inspect
+import math
 import sys
+from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
 
 from ..backend import get_backend, make_rng
 from ..errors import TinyDDPGError
-from ..gradcheck import GradCheckReport, check_module
+from ..gradcheck import GradCheckReport, check_gradients
 
 BATCH = 5
 SIZES = (4, 3, 2, 2, 2, 2)
+PAIR_OUTPUTS = 3  # a function pair's first parameter is (D, 3), its others (3,)
 BUILD_HINT = "or point at a function that builds it, e.g. def make(backend, rng): return MyLayer(4, 3, backend=backend)"
+TARGET_EXAMPLE = "e.g. tinyddpg gradcheck my_layers.py:MyDense or tinyddpg gradcheck layers.py:affine_forward,affine_backward"
 
 
 class UnusableCode(TinyDDPGError):
     """The code given to `tinyddpg gradcheck` cannot be checked (as opposed to: checked and wrong)."""
 
 
-def load_target(target: str):
-    """The object named by "PATH.py:Name" or "module.path:Name"."""
+def check_target(target: str, input_shape: str | None = None, seed: int = 0) -> GradCheckReport:
+    """Load, build and gradient-check the layer named by target; its report (UnusableCode if it cannot be)."""
+    where, names = split_target(target)
+    module = import_file(Path(where)) if where.endswith(".py") else import_module(where)
+    found = [find(module, where, name) for name in names]
+    backend, rng = get_backend("numpy", dtype="float64"), make_rng(seed)
+    shape = parse_shape(input_shape) if input_shape else None
+    if len(found) == 1 and inspect.isfunction(found[0]) and "forward" in names[0]:
+        backward = names[0].replace("forward", "backward")
+        raise UnusableCode(f"{names[0]} is a forward function: give it with its backward, e.g. tinyddpg gradcheck "
+                           f"{where}:{names[0]},{backward}")
+    if len(found) == 2:
+        shape = shape or (BATCH, SIZES[0])
+        layer = FunctionPair(*found, *names, shape, rng)
+    else:
+        layer = ClassLayer(build(found[0], names[0], backend, rng), names[0])
+        shape = shape or layer.default_input_shape()
+    raw = make_rng([seed, 2]).normal(size=shape)
+    x = np.sign(raw) * (0.1 + np.abs(raw))  # off ReLU's kink at 0
+    return check_layer(layer, x, backend, f"{target} on {layer.inputs_text(shape)}", seed)
+
+
+def split_target(target: str) -> tuple[str, list[str]]:
     where, _, name = target.rpartition(":")
-    if not where or not name:
-        raise UnusableCode(f"gradcheck target {target!r} is not PATH.py:Name or module.path:Name; "
-                           f"e.g. tinyddpg gradcheck my_layers.py:MyDense")
+    names = name.split(",")
+    if not where or len(names) > 2 or not all(names):
+        raise UnusableCode(f"gradcheck target {target!r} is not PATH.py:Name, PATH.py:forward,backward or "
+                           f"module.path:Name; {TARGET_EXAMPLE}")
+    return where, names
+
+
+@contextmanager
+def students_code(what: str, hint: str = "fix it and run the same command again"):
+    """Turn an exception raised by the student's code into one line naming what raised it."""
     try:
-        module = import_file(Path(where)) if where.endswith(".py") else import_module(where)
+        yield
     except UnusableCode:
         raise
-    except Exception as error:  # the student's module failed while importing
-        raise UnusableCode(f"importing {where} raised {describe(error)}; fix it and run the same command again") from None
+    except (Exception, SystemExit) as error:
+        raise UnusableCode(f"{what} raised {describe(error)}; {hint}") from None
+
+
+def import_file(path: Path):
+    if not path.is_file():
+        raise UnusableCode(f"no file {path} (from {Path.cwd()}); give the path of your .py file")
+    folder = str(path.resolve().parent)
+    if folder not in sys.path:
+        sys.path.insert(0, folder)  # as `python FILE.py` does: the file may import its neighbours
+    spec = importlib.util.spec_from_file_location(f"tinyddpg_gradcheck_{path.stem}", path)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # as a real import does (dataclasses and pickling look it up)
+    with students_code(f"importing {path}"):
+        spec.loader.exec_module(module)
+    return module
+
+
+def import_module(dotted: str):
+    if "" not in sys.path and str(Path.cwd()) not in sys.path:
+        sys.path.insert(0, str(Path.cwd()))  # as `python -m` does: modules in the current folder are found
+    with students_code(f"importing {dotted}"):
+        try:
+            return importlib.import_module(dotted)
+        except ModuleNotFoundError as error:
+            if error.name and dotted.startswith(error.name):
+                raise UnusableCode(f"no module {dotted!r} (from {Path.cwd()}); give module.path:Name "
+                                   f"or the file itself as PATH.py:Name") from None
+            raise
+
+
+def find(module, where: str, name: str):
     if not hasattr(module, name):
         found = sorted(k for k, v in vars(module).items() if not k.startswith("_") and callable(v)
                        and getattr(v, "__module__", None) == module.__name__)
@@ -54,37 +126,22 @@ def load_target(target: str):
     return getattr(module, name)
 
 
-def import_file(path: Path):
-    if not path.is_file():
-        raise UnusableCode(f"no file {path} (from {Path.cwd()}); give the path of your .py file")
-    spec = importlib.util.spec_from_file_location(f"tinyddpg_gradcheck_{path.stem}", path)
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module  # as a real import does (dataclasses and pickling look it up)
-    spec.loader.exec_module(module)
-    return module
-
-
-def import_module(dotted: str):
-    if "" not in sys.path and str(Path.cwd()) not in sys.path:
-        sys.path.insert(0, str(Path.cwd()))  # as `python -m` does: modules in the current folder are found
-    try:
-        return importlib.import_module(dotted)
-    except ModuleNotFoundError as error:
-        if error.name and dotted.startswith(error.name):
-            raise UnusableCode(f"no module {dotted!r} (from {Path.cwd()}); give module.path:Name "
-                               f"or the file itself as PATH.py:Name") from None
-        raise
-
-
 def describe(error: BaseException) -> str:
     text = " ".join(str(error).split())
     return f"{type(error).__name__}: {text}" if text else type(error).__name__
 
 
+def what(value) -> str:
+    """A value in a message: "an array of shape (5, 3)", "None", "a list"."""
+    if isinstance(value, np.ndarray):
+        return f"an array of shape {tuple(value.shape)}"
+    return "None" if value is None else f"a {type(value).__name__}"
+
+
 def build(factory, name: str, backend, rng):
     """Call the class or function with backend=, rng= where accepted and small sizes for the other arguments."""
     if not callable(factory):
-        raise UnusableCode(f"{name} is a {type(factory).__name__}, not a class or function that builds a module")
+        raise UnusableCode(f"{name} is a {type(factory).__name__}, not a class or function that builds a layer")
     try:
         parameters = inspect.signature(factory).parameters.values()
     except (TypeError, ValueError):
@@ -97,63 +154,9 @@ def build(factory, name: str, backend, rng):
             args.append(next(sizes))
         elif p.default is inspect.Parameter.empty and p.kind is p.KEYWORD_ONLY:
             kwargs[p.name] = next(sizes)
-    try:
+    call = ", ".join([*map(str, args), *(f"{k}={k if k in ('backend', 'rng') else v}" for k, v in kwargs.items())])
+    with students_code(f"building {name}({call})", BUILD_HINT):
         return factory(*args, **kwargs)
-    except Exception as error:
-        call = ", ".join([*map(str, args), *(f"{k}={k if k in ('backend', 'rng') else v}" for k, v in kwargs.items())])
-        raise UnusableCode(f"building {name}({call}) raised {describe(error)}; {BUILD_HINT}") from None
-
-
-class ConventionModule:
-    """A student's module seen through nn.py's parameter convention, as check_module expects it."""
-
-    def __init__(self, module, name: str, backend):
-        self.module, self.name, self.backend = module, name, backend
-        for method in ("forward", "backward"):
-            if not callable(getattr(module, method, None)):
-                raise UnusableCode(f"{name} has no {method}(): a checkable layer has forward(x) and backward(dout) "
-                                   f"as in tinyddpg/nn.py")
-        if callable(getattr(module, "param_keys", None)):  # an nn.Module: its own (possibly nested) parameters
-            self.keys, self.params, self.gradients = module.param_keys(), module.parameters(), module.grads()
-        else:
-            names = list(getattr(module, "param_names", ()))
-            missing = [f"d{n}" for n in names if not hasattr(module, n) or not hasattr(module, "d" + n)]
-            if missing:
-                raise UnusableCode(f"{name} lists param_names {names} but lacks {', '.join(missing)}: the gradient "
-                                   f"of parameter `name` lives in `d` + name (W -> dW)")
-            self.keys, self.params = names, [getattr(module, n) for n in names]
-            self.gradients = [getattr(module, "d" + n) for n in names]
-        for key, p, g in zip(self.keys, self.params, self.gradients):
-            if tuple(p.shape) != tuple(g.shape):
-                raise UnusableCode(f"{name}: parameter {key} has shape {tuple(p.shape)} but its gradient "
-                                   f"{tuple(g.shape)}; they must match")
-            if p.dtype != np.float64:
-                raise UnusableCode(f"{name}: parameter {key} is {p.dtype}; a gradient check needs float64: create it "
-                                   f"with the backend you are given (backend.zeros, backend.uniform)")
-
-    def forward(self, x):
-        return self.module.forward(x)
-
-    def backward(self, dout):
-        return self.module.backward(dout)
-
-    def zero_grad(self) -> None:
-        for g in self.gradients:
-            g[...] = 0.0
-
-    def param_keys(self) -> list[str]:
-        return list(self.keys)
-
-    def parameters(self) -> list:
-        return list(self.params)
-
-    def grads(self) -> list:
-        return list(self.gradients)
-
-
-def default_input_shape(module: ConventionModule) -> tuple[int, int]:
-    matrices = [p for p in module.parameters() if len(p.shape) == 2]
-    return (BATCH, int(matrices[0].shape[0])) if matrices else (BATCH, SIZES[0])
 
 
 def parse_shape(text: str) -> tuple[int, ...]:
@@ -166,25 +169,127 @@ def parse_shape(text: str) -> tuple[int, ...]:
     return shape
 
 
-def check_target(target: str, input_shape: str | None = None, seed: int = 0) -> GradCheckReport:
-    """Load, build and gradient-check the module named by target; its report (UnusableCode if it cannot)."""
-    backend = get_backend("numpy", dtype="float64")
-    name = target.rpartition(":")[2]
-    module = ConventionModule(build(load_target(target), name, backend, make_rng(seed)), name, backend)
-    shape = parse_shape(input_shape) if input_shape else default_input_shape(module)
-    raw = make_rng([seed, 2]).normal(size=shape)
-    x = backend.to_device(np.sign(raw) * (0.1 + np.abs(raw)))  # off ReLU's kink at 0
-    shape_hint = f"give the input shape with --input-shape (now {','.join(map(str, shape))})"
-    try:
-        y = module.forward(x)
-        dx = module.backward(backend.xp.ones_like(y))
-    except Exception as error:
-        raise UnusableCode(f"{name} on an input of shape {shape} raised {describe(error)}; {shape_hint}") from None
-    if dx is None or tuple(getattr(dx, "shape", ())) != shape:
-        got = None if dx is None else tuple(getattr(dx, "shape", ()))
-        raise UnusableCode(f"{name}.backward returned dx of shape {got} for an input of shape {shape}: "
-                           f"backward(dout) must return dL/dx with the input's shape")
-    try:
-        return check_module(module, x, title=f"{target} on an input of shape {shape}", seed=seed)
-    except Exception as error:
-        raise UnusableCode(f"checking {name} raised {describe(error)}") from None
+class ClassLayer:
+    """An object with forward(x) and backward(dout) -> dx, the gradient of its parameter W in dW."""
+
+    def __init__(self, layer, name: str):
+        for method in ("forward", "backward"):
+            if not callable(getattr(layer, method, None)):
+                raise UnusableCode(f"{name} has no {method}(): a checkable layer has forward(x) and backward(dout), "
+                                   f"or give a pair of functions as PATH.py:forward,backward")
+        self.layer, self.name = layer, name
+        self.forward_name, self.backward_name = f"{name}.forward", f"{name}.backward"
+        declared = tuple(getattr(layer, "param_names", ()))
+        self.composite = not declared and callable(getattr(layer, "param_keys", None)) and bool(layer.param_keys())
+        self.keys = layer.param_keys() if self.composite else declared or found_parameters(layer)
+        missing = [key for key in self.keys if not self.composite and not hasattr(layer, key)]
+        if missing:
+            raise UnusableCode(f"{name} lists param_names {list(declared)} but has no {', '.join(missing)}")
+        self.parameters = dict(zip(self.keys, layer.parameters())) if self.composite else {
+            key: getattr(layer, key) for key in self.keys}
+        for key, p in self.parameters.items():
+            if not isinstance(p, np.ndarray) or p.dtype != np.float64:
+                kind = p.dtype if isinstance(p, np.ndarray) else f"a {type(p).__name__}"
+                raise UnusableCode(f"{name}: parameter {key} is {kind}; a gradient check needs float64 arrays: "
+                                   f"create it with the backend you are given (backend.zeros, backend.uniform)")
+
+    def default_input_shape(self) -> tuple[int, int]:
+        matrices = [p for p in self.parameters.values() if p.ndim == 2]
+        return (BATCH, matrices[0].shape[0]) if matrices else (BATCH, SIZES[0])
+
+    def inputs_text(self, shape) -> str:
+        return f"an input of shape {shape}"
+
+    def forward(self, x):
+        return self.layer.forward(x)
+
+    def gradients(self, dout) -> dict:
+        """{"input": dx, key: gradient} after one backward(dout), whether it adds into dW or assigns it."""
+        for gradient in self.gradient_arrays().values():
+            if isinstance(gradient, np.ndarray):
+                gradient[...] = 0.0  # a backward that adds (dW += ...) starts from zero
+        dx = self.layer.backward(dout)
+        gradients = self.gradient_arrays()
+        missing = [f"d{key}" for key in self.keys if key not in gradients]
+        if missing:
+            raise UnusableCode(f"after backward(), {self.name} has no {', '.join(missing)}: backward must leave the "
+                               f"gradient of each parameter W in dW (self.dW = ... or self.dW += ...)")
+        return {"input": dx, **gradients}
+
+    def gradient_arrays(self) -> dict:
+        if self.composite:
+            return dict(zip(self.keys, self.layer.grads()))
+        return {key: getattr(self.layer, "d" + key) for key in self.keys if hasattr(self.layer, "d" + key)}
+
+
+def found_parameters(layer) -> tuple[str, ...]:
+    """The float arrays a layer's constructor made, less the gradients among them (dW beside W)."""
+    arrays = [k for k, v in getattr(layer, "__dict__", {}).items() if isinstance(v, np.ndarray) and v.dtype.kind == "f"]
+    return tuple(k for k in arrays if not (k.startswith("d") and k[1:] in arrays))
+
+
+class FunctionPair:
+    """CS231n's style: forward(x, *params) -> (out, cache); backward(dout, cache) -> (dx, *dparams)."""
+
+    def __init__(self, forward, backward, forward_name: str, backward_name: str, input_shape, rng):
+        for function, name in ((forward, forward_name), (backward, backward_name)):
+            if not inspect.isfunction(function):
+                raise UnusableCode(f"{name} is a {type(function).__name__}, not a function; {TARGET_EXAMPLE}")
+        self.forward_function, self.backward_function = forward, backward
+        self.forward_name, self.backward_name = forward_name, backward_name
+        arguments = list(inspect.signature(forward).parameters.values())[1:]
+        names = [p.name for p in arguments if p.default is p.empty and p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
+        shapes = [(math.prod(input_shape[1:]), PAIR_OUTPUTS)] + [(PAIR_OUTPUTS,)] * len(names)
+        self.parameters = {name: rng.normal(size=shape) for name, shape in zip(names, shapes)}
+
+    def inputs_text(self, shape) -> str:
+        return ", ".join([f"x of shape {shape}", *(f"{k} {p.shape}" for k, p in self.parameters.items())])
+
+    def forward(self, x):
+        result = self.forward_function(x, *self.parameters.values())
+        if not (isinstance(result, tuple) and len(result) == 2):
+            raise UnusableCode(f"{self.forward_name} returned {what(result)}; it must return (out, cache)")
+        out, self.cache = result
+        return out
+
+    def gradients(self, dout) -> dict:
+        result = self.backward_function(dout, self.cache)
+        if not self.parameters and isinstance(result, np.ndarray):
+            result = (result,)  # relu_backward returns dx alone
+        expected = ["dx", *(f"d{name}" for name in self.parameters)]
+        if not isinstance(result, (tuple, list)) or len(result) != len(expected):
+            got = f"{len(result)} arrays" if isinstance(result, (tuple, list)) else what(result)
+            raise UnusableCode(f"{self.backward_name} returned {got}; it must return ({', '.join(expected)}): the "
+                               f"gradients of {self.forward_name}'s arguments, in order")
+        return dict(zip(["input", *self.parameters], result))
+
+
+def check_layer(layer, x, backend, title: str, seed: int) -> GradCheckReport:
+    """One forward and backward with dL/dy = G (fixed, random), then each gradient against finite differences
+    of L = sum(forward(x) * G)."""
+    shape, inputs = tuple(x.shape), layer.inputs_text(tuple(x.shape))
+    rng = make_rng([seed, 1])  # a stream of its own: G must never coincide with an input drawn from `seed`
+    with students_code(f"{layer.forward_name} on {inputs}",
+                       f"give the input shape with --input-shape (now {','.join(map(str, shape))})"):
+        y = layer.forward(x)
+    if not isinstance(y, np.ndarray):
+        raise UnusableCode(f"{layer.forward_name} returned {what(y)}; it must return the output array")
+    G = rng.normal(size=y.shape)
+    with students_code(f"{layer.backward_name} (after {layer.forward_name} on {inputs})"):
+        analytic = layer.gradients(G.copy())
+    dx = analytic["input"]
+    if not isinstance(dx, np.ndarray) or dx.shape != shape:
+        raise UnusableCode(f"{layer.backward_name} returned {what(dx)} as dx for an input of shape {shape}: "
+                           f"backward must return dL/dx with the input's shape")
+    for key, p in layer.parameters.items():
+        if not isinstance(analytic[key], np.ndarray) or analytic[key].shape != p.shape:
+            raise UnusableCode(f"{layer.backward_name}: the gradient d{key} is {what(analytic[key])} but {key} has "
+                               f"shape {tuple(p.shape)}; they must match")
+
+    def loss() -> float:
+        return float(np.sum(layer.forward(x) * G))
+
+    arrays = {"input": x, **layer.parameters}
+    with students_code(f"{layer.forward_name} on {inputs}"):
+        return check_gradients(loss, arrays, {k: np.array(g, dtype=np.float64) for k, g in analytic.items()},
+                               backend, title=title, rng=rng)
