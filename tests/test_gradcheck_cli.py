@@ -192,6 +192,15 @@ def relu_forward(x):
     return np.maximum(0, x), x
 
 
+def scale_forward(x, gamma):
+    return x * gamma, (x, gamma)
+
+
+def scale_backward(dout, cache):
+    x, gamma = cache
+    return dout * gamma, np.sum(dout * x, axis=0)
+
+
 def relu_backward(dout, cache):
     dx = dout.copy()
     dx[cache <= 0] = 0
@@ -247,9 +256,10 @@ def gradcheck(capsys, *args):
     ("my_layers.py:Affine", ["input", "W", "b"]),
     ("layers.py:affine_forward,affine_backward", ["input", "w", "b"]),
     ("layers.py:relu_forward,relu_backward", ["input"]),
+    ("layers.py:scale_forward,scale_backward --param-shape gamma=4", ["input", "gamma"]),
 ])
 def test_a_correct_layer_passes_with_one_row_per_input_and_parameter(layers, capsys, target, rows):
-    status, out, _ = gradcheck(capsys, target)
+    status, out, _ = gradcheck(capsys, *target.split())
     assert status == 0, out
     lines = out.splitlines()
     start = next(i for i, line in enumerate(lines) if set(line) == {"-"}) + 1
@@ -290,6 +300,14 @@ def test_a_wrong_backward_fails_with_exit_1(layers, capsys, target, failing_row)
     (["layers.py:affine_forward,relu_backward,relu_forward"], "is not PATH.py:Name, PATH.py:forward,backward"),
     (["layers.py:affine_forward"], "give it with its backward, e.g. tinyddpg gradcheck layers.py:affine_forward,affine_backward"),
     (["--input-shape", "5,4"], "--input-shape applies to a TARGET"),
+    (["layers.py:scale_forward,scale_backward"],
+     "gamma (4, 3) raised ValueError"),  # the next step, --param-shape gamma=4, passes above
+    (["layers.py:scale_forward,scale_backward"], "give the shapes that fit, now --input-shape 5,4 --param-shape gamma=4,3"),
+    (["layers.py:scale_forward,scale_backward", "--param-shape", "beta=4"],
+     "--param-shape 'beta=4': scale_forward has no parameter 'beta'; its parameters after x: gamma"),
+    (["layers.py:scale_forward,scale_backward", "--param-shape", "gamma=four"], "--param-shape 'four' is not a list"),
+    (["my_layers.py:Affine", "--param-shape", "W=4,3"], "--param-shape is for a pair of functions"),
+    (["--param-shape", "w=4,3"], "--param-shape applies to a TARGET"),
 ])
 def test_unusable_input_exits_2_with_one_line(layers, capsys, args, message):
     status, _, err = gradcheck(capsys, *args)

@@ -12,7 +12,8 @@ Two ways of writing a layer are understood (`module.path:...` works as well as `
 - CS231n's pair of functions: forward(x, *params) returns (out, cache) and backward(dout, cache) returns
   (dx, *dparams), or dx alone when there are no params. The params are forward's required arguments after x,
   named as it names them, random normal of shape (D, 3) for the first and (3,) for the others, D being the size
-  of one example of x (affine_forward(x, w, b) gets w (4, 3) and b (3,)).
+  of one example of x (affine_forward(x, w, b) gets w (4, 3) and b (3,)), unless `--param-shape NAME=SHAPE`
+  says otherwise.
 
 The input is random normal, kept 0.1 away from 0 (ReLU's kink), of shape (5, rows of the first 2-D parameter)
 for a class and (5, 4) for a pair, unless `--input-shape` says otherwise. The file's own folder is importable, as
@@ -49,21 +50,28 @@ class UnusableCode(TinyDDPGError):
     """The code given to `tinyddpg gradcheck` cannot be checked (as opposed to: checked and wrong)."""
 
 
-def check_target(target: str, input_shape: str | None = None, seed: int = 0) -> GradCheckReport:
-    """Load, build and gradient-check the layer named by target; its report (UnusableCode if it cannot be)."""
+def check_target(target: str, input_shape: str | None = None, param_shapes: list[str] = (),
+                 seed: int = 0) -> GradCheckReport:
+    """Load, build and gradient-check the layer named by target; its report (UnusableCode if it cannot be).
+
+    input_shape is "5,4"; param_shapes, for a pair of functions only, are "NAME=SHAPE" such as "w=4,3".
+    """
     where, names = split_target(target)
     module = import_file(Path(where)) if where.endswith(".py") else import_module(where)
     found = [find(module, where, name) for name in names]
     backend, rng = get_backend("numpy", dtype="float64"), make_rng(seed)
-    shape = parse_shape(input_shape) if input_shape else None
+    shape = parse_shape(input_shape, "--input-shape") if input_shape else None
     if len(found) == 1 and inspect.isfunction(found[0]) and "forward" in names[0]:
         backward = names[0].replace("forward", "backward")
         raise UnusableCode(f"{names[0]} is a forward function: give it with its backward, e.g. tinyddpg gradcheck "
                            f"{where}:{names[0]},{backward}")
     if len(found) == 2:
         shape = shape or (BATCH, SIZES[0])
-        layer = FunctionPair(*found, *names, shape, rng)
+        layer = FunctionPair(*found, *names, shape, param_shapes, rng)
     else:
+        if param_shapes:
+            raise UnusableCode(f"--param-shape is for a pair of functions (PATH.py:forward,backward); {names[0]}'s "
+                               f"constructor sizes its own parameters: drop --param-shape")
         layer = ClassLayer(build(found[0], names[0], backend, rng), names[0])
         shape = shape or layer.default_input_shape()
     raw = make_rng([seed, 2]).normal(size=shape)
@@ -159,14 +167,19 @@ def build(factory, name: str, backend, rng):
         return factory(*args, **kwargs)
 
 
-def parse_shape(text: str) -> tuple[int, ...]:
+def parse_shape(text: str, flag: str) -> tuple[int, ...]:
     try:
         shape = tuple(int(n) for n in text.split(","))
     except ValueError:
         shape = ()
     if not shape or min(shape) < 1:
-        raise UnusableCode(f"--input-shape {text!r} is not a list of positive sizes; e.g. --input-shape 5,4")
+        example = "--input-shape 5,4" if flag == "--input-shape" else "--param-shape w=4,3"
+        raise UnusableCode(f"{flag} {text!r} is not a list of positive sizes; e.g. {example}")
     return shape
+
+
+def shape_text(shape: tuple[int, ...]) -> str:
+    return ",".join(map(str, shape))
 
 
 class ClassLayer:
@@ -181,12 +194,15 @@ class ClassLayer:
         self.forward_name, self.backward_name = f"{name}.forward", f"{name}.backward"
         declared = tuple(getattr(layer, "param_names", ()))
         self.composite = not declared and callable(getattr(layer, "param_keys", None)) and bool(layer.param_keys())
-        self.keys = layer.param_keys() if self.composite else declared or found_parameters(layer)
-        missing = [key for key in self.keys if not self.composite and not hasattr(layer, key)]
-        if missing:
-            raise UnusableCode(f"{name} lists param_names {list(declared)} but has no {', '.join(missing)}")
-        self.parameters = dict(zip(self.keys, layer.parameters())) if self.composite else {
-            key: getattr(layer, key) for key in self.keys}
+        if self.composite:
+            self.keys = layer.param_keys()
+            self.parameters = dict(zip(self.keys, layer.parameters()))
+        else:
+            self.keys = declared or found_parameters(layer)
+            missing = [key for key in self.keys if not hasattr(layer, key)]
+            if missing:
+                raise UnusableCode(f"{name} lists param_names {list(declared)} but has no {', '.join(missing)}")
+            self.parameters = {key: getattr(layer, key) for key in self.keys}
         for key, p in self.parameters.items():
             if not isinstance(p, np.ndarray) or p.dtype != np.float64:
                 kind = p.dtype if isinstance(p, np.ndarray) else f"a {type(p).__name__}"
@@ -199,6 +215,9 @@ class ClassLayer:
 
     def inputs_text(self, shape) -> str:
         return f"an input of shape {shape}"
+
+    def shape_hint(self, shape) -> str:
+        return f"give the input shape with --input-shape (now {shape_text(shape)})"
 
     def forward(self, x):
         return self.layer.forward(x)
@@ -231,7 +250,7 @@ def found_parameters(layer) -> tuple[str, ...]:
 class FunctionPair:
     """CS231n's style: forward(x, *params) -> (out, cache); backward(dout, cache) -> (dx, *dparams)."""
 
-    def __init__(self, forward, backward, forward_name: str, backward_name: str, input_shape, rng):
+    def __init__(self, forward, backward, forward_name: str, backward_name: str, input_shape, param_shapes, rng):
         for function, name in ((forward, forward_name), (backward, backward_name)):
             if not inspect.isfunction(function):
                 raise UnusableCode(f"{name} is a {type(function).__name__}, not a function; {TARGET_EXAMPLE}")
@@ -239,11 +258,21 @@ class FunctionPair:
         self.forward_name, self.backward_name = forward_name, backward_name
         arguments = list(inspect.signature(forward).parameters.values())[1:]
         names = [p.name for p in arguments if p.default is p.empty and p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
-        shapes = [(math.prod(input_shape[1:]), PAIR_OUTPUTS)] + [(PAIR_OUTPUTS,)] * len(names)
-        self.parameters = {name: rng.normal(size=shape) for name, shape in zip(names, shapes)}
+        shapes = dict(zip(names, [(math.prod(input_shape[1:]), PAIR_OUTPUTS)] + [(PAIR_OUTPUTS,)] * len(names)))
+        for text in param_shapes:
+            name, _, shape = text.partition("=")
+            if name not in shapes:
+                raise UnusableCode(f"--param-shape {text!r}: {forward_name} has no parameter {name!r}; its parameters "
+                                   f"after x: {', '.join(names) or 'none'}")
+            shapes[name] = parse_shape(shape, "--param-shape")
+        self.parameters = {name: rng.normal(size=shape) for name, shape in shapes.items()}
 
     def inputs_text(self, shape) -> str:
         return ", ".join([f"x of shape {shape}", *(f"{k} {p.shape}" for k, p in self.parameters.items())])
+
+    def shape_hint(self, shape) -> str:
+        given = [f"--param-shape {k}={shape_text(p.shape)}" for k, p in self.parameters.items()]
+        return f"give the shapes that fit, now --input-shape {shape_text(shape)} {' '.join(given)}".rstrip()
 
     def forward(self, x):
         result = self.forward_function(x, *self.parameters.values())
@@ -269,8 +298,7 @@ def check_layer(layer, x, backend, title: str, seed: int) -> GradCheckReport:
     of L = sum(forward(x) * G)."""
     shape, inputs = tuple(x.shape), layer.inputs_text(tuple(x.shape))
     rng = make_rng([seed, 1])  # a stream of its own: G must never coincide with an input drawn from `seed`
-    with students_code(f"{layer.forward_name} on {inputs}",
-                       f"give the input shape with --input-shape (now {','.join(map(str, shape))})"):
+    with students_code(f"{layer.forward_name} on {inputs}", layer.shape_hint(shape)):
         y = layer.forward(x)
     if not isinstance(y, np.ndarray):
         raise UnusableCode(f"{layer.forward_name} returned {what(y)}; it must return the output array")

@@ -103,13 +103,14 @@ def command_gradcheck(args) -> int:
     from ..ddpg_gradcheck import agent_reports, td3_reports
     from ..gradcheck import finite_or_none, standard_reports
 
-    if args.input_shape and not args.target:
-        raise UnusableCode(f"--input-shape applies to a TARGET (your layer); give one, e.g. tinyddpg gradcheck "
-                           f"my_layers.py:MyDense --input-shape {args.input_shape}")
+    if (args.input_shape or args.param_shape) and not args.target:
+        flag = "--input-shape" if args.input_shape else "--param-shape"
+        raise ConfigError(f"{flag} applies to a TARGET (your layer); give one, e.g. tinyddpg gradcheck "
+                          f"layers.py:affine_forward,affine_backward {flag} {args.input_shape or args.param_shape[0]}")
     if args.target:
         try:  # with --json, what the student's code prints goes to stderr: stdout is the JSON alone
             with contextlib.redirect_stdout(sys.stderr) if args.json else contextlib.nullcontext():
-                reports = [check_target(args.target, args.input_shape)]
+                reports = [check_target(args.target, args.input_shape, args.param_shape)]
         except UnusableCode as error:
             if args.json:
                 print(json.dumps({"passed": False, "error": str(error)}))
@@ -268,6 +269,9 @@ def build_parser() -> argparse.ArgumentParser:
                            help="your layer: PATH.py:Name, PATH.py:forward,backward or module.path:Name")
     gradcheck.add_argument("--input-shape", metavar="B,N", help="input shape for TARGET (default: (5, rows of its "
                            "first weight matrix), or (5, 4))")
+    gradcheck.add_argument("--param-shape", metavar="NAME=SHAPE", action="append", default=[],
+                           help="a parameter's shape for a pair of functions, e.g. gamma=4 (default: (D, 3) for the "
+                                "first, (3,) for the others, D the size of one example of the input); repeatable")
     gradcheck.add_argument("--tolerance", type=positive_number("--tolerance 1e-6"), default=1e-6,
                            help="largest relative error that passes (default 1e-6)")
     gradcheck.add_argument("--json", action="store_true", help="the result as JSON on stdout, for an autograder")
