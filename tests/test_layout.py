@@ -11,6 +11,6 @@ README = PACKAGE.parent / "README.md"
 def test_every_module_is_in_the_readme_layout():
     text = README.read_text()
     layout = text[text.index("## Layout"):text.index("## Development")]
-    modules = [p for p in [*PACKAGE.glob("*.py"), *PACKAGE.glob("run/*.py")] if not p.name.startswith("__")]
+    modules = [p for p in PACKAGE.rglob("*.py") if not p.name.startswith("__")]
     missing = [str(p.relative_to(PACKAGE)) for p in modules if p.name not in layout]
     assert not missing, f"README Layout does not name {missing}"

@@ -25,6 +25,7 @@ Check your own layer (anything with forward/backward/parameters/grads, built on 
 from __future__ import annotations
 
 import itertools
+import math
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -40,9 +41,18 @@ class GradCheckRow:
     name: str  # "input", or the parameter's key such as "0.W"
     shape: tuple[int, ...]
     entries_checked: int
+    analytic_norm: float  # the 2-norms of the checked entries: a gradient off by a factor shows here
+    numeric_norm: float
     max_abs_error: float
     rel_error: float  # array-wide: max|a - n| / max(1e-8, max(|a| + |n|)); the one that passes or fails
     element_rel_error: float  # CS231n's per-element form: max of |a - n| / max(1e-8, |a| + |n|)
+
+    def as_dict(self, tolerance: float) -> dict:
+        numbers = {"analytic_norm": self.analytic_norm, "numeric_norm": self.numeric_norm,
+                   "max_abs_error": self.max_abs_error, "rel_error": self.rel_error,
+                   "cs231n_rel_error": self.element_rel_error}
+        return {"name": self.name, "shape": list(self.shape), "entries_checked": self.entries_checked,
+                **{key: finite_or_none(value) for key, value in numbers.items()}, "passed": self.rel_error <= tolerance}
 
 
 @dataclass(frozen=True)
@@ -51,7 +61,12 @@ class GradCheckReport:
     rows: list[GradCheckRow]
 
     def worst(self) -> float:
-        return max(row.rel_error for row in self.rows)
+        return float(np.max([row.rel_error for row in self.rows]))  # NaN if any is: a NaN gradient fails
+
+    def as_dict(self, tolerance: float) -> dict:
+        """For a program (`tinyddpg gradcheck --json`): each gradient's norms, errors and verdict."""
+        return {"title": self.title, "passed": self.passed(tolerance),
+                "gradients": [row.as_dict(tolerance) for row in self.rows]}
 
     def passed(self, tolerance: float) -> bool:
         return self.worst() <= tolerance
@@ -62,6 +77,11 @@ class GradCheckReport:
         for r in self.rows:
             lines.append(f"{r.name:<14}{r.shape!s:<14}{r.entries_checked:>9}{r.max_abs_error:>14.2e}{r.rel_error:>12.2e}")
         return "\n".join(lines)
+
+
+def finite_or_none(value: float) -> float | None:
+    """A number as JSON can hold it: NaN and infinities become None (null)."""
+    return value if math.isfinite(value) else None
 
 
 def relative_error(analytic: np.ndarray, numerical: np.ndarray) -> float:
@@ -104,7 +124,8 @@ def check_gradients(loss: Callable[[], float], arrays: dict, analytic: dict, bac
             array[index] = original
             numerical[k] = (loss_plus - loss_minus) / (2.0 * step)
         checked = np.array([expected[index] for index in indices])
-        rows.append(GradCheckRow(name, tuple(array.shape), len(indices), float(np.max(np.abs(checked - numerical))),
+        rows.append(GradCheckRow(name, tuple(array.shape), len(indices), float(np.linalg.norm(checked)),
+                                 float(np.linalg.norm(numerical)), float(np.max(np.abs(checked - numerical))),
                                  relative_error(checked, numerical), element_relative_error(checked, numerical)))
     return GradCheckReport(title, rows)
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import math
 import os
 import signal
 import sys
@@ -95,20 +96,37 @@ def command_plot(args) -> int:
 
 
 def command_gradcheck(args) -> int:
-    from ..ddpg_gradcheck import agent_reports, td3_reports
-    from ..gradcheck import standard_reports
-    from ..student_gradcheck import check_target
+    import contextlib
+    import json
 
+    from ..coursework.layer_check import UnusableCode, check_target
+    from ..ddpg_gradcheck import agent_reports, td3_reports
+    from ..gradcheck import finite_or_none, standard_reports
+
+    if (args.input_shape or args.param_shape) and not args.target:
+        flag = "--input-shape" if args.input_shape else "--param-shape"
+        raise ConfigError(f"{flag} applies to a TARGET (your layer); give one, e.g. tinyddpg gradcheck "
+                          f"layers.py:affine_forward,affine_backward {flag} {args.input_shape or args.param_shape[0]}")
     if args.target:
-        reports = [check_target(args.target, args.input_shape)]
+        try:  # with --json, what the student's code prints goes to stderr: stdout is the JSON alone
+            with contextlib.redirect_stdout(sys.stderr) if args.json else contextlib.nullcontext():
+                reports = [check_target(args.target, args.input_shape, args.param_shape)]
+        except UnusableCode as error:
+            if args.json:
+                print(json.dumps({"passed": False, "error": str(error)}))
+            raise
     else:
         reports = standard_reports() + agent_reports() + td3_reports()
+    worst = max((r.worst() for r in reports), key=lambda error: math.inf if math.isnan(error) else error)
+    passed = worst <= args.tolerance
+    if args.json:
+        print(json.dumps({"passed": passed, "tolerance": args.tolerance, "worst_rel_error": finite_or_none(worst),
+                          "reports": [report.as_dict(args.tolerance) for report in reports]}))
+        return 0 if passed else 1
     for report in reports:
         print(report, end="\n\n")
-    worst = max(r.worst() for r in reports)
-    verdict = "PASS" if worst <= args.tolerance else "FAIL"
-    print(f"{verdict}: worst relative error {worst:.2e} (tolerance {args.tolerance:g})")
-    return 0 if verdict == "PASS" else 1
+    print(f"{'PASS' if passed else 'FAIL'}: worst relative error {worst:.2e} (tolerance {args.tolerance:g})")
+    return 0 if passed else 1
 
 
 def command_sweep(args) -> int:
@@ -129,6 +147,21 @@ def positive_int(example: str):
             value = None
         if value is None or value < 1:
             raise argparse.ArgumentTypeError(f"{text!r} is not allowed: must be an integer >= 1, e.g. {example}")
+        return value
+
+    return parse
+
+
+def positive_number(example: str):
+    """An argparse type: a finite number > 0, refused with the value and a working example otherwise."""
+
+    def parse(text: str) -> float:
+        try:
+            value = float(text)
+        except ValueError:
+            value = math.nan
+        if not (math.isfinite(value) and value > 0):
+            raise argparse.ArgumentTypeError(f"{text!r} is not allowed: must be a positive finite number, e.g. {example}")
         return value
 
     return parse
@@ -157,8 +190,15 @@ def output_file(suffixes: tuple[str, ...], example: str):
 PLOT_SUFFIXES = (".png", ".pdf", ".svg", ".jpg", ".jpeg")
 
 
+class ArgumentParser(argparse.ArgumentParser):
+    """argparse's parser, refusing a bad flag in one line that points at --help (not the usage, then the error)."""
+
+    def error(self, message: str):
+        self.exit(2, f"{self.prog}: error: {message}; see {self.prog} --help\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="tinyddpg", description="DDPG with hand-written gradients, on NumPy or CuPy.")
+    parser = ArgumentParser(prog="tinyddpg", description="DDPG with hand-written gradients, on NumPy or CuPy.")
     parser.add_argument("--version", action="version", version=f"tinyddpg {__version__}")
     commands = parser.add_subparsers(dest="command", required=True)
 
@@ -211,13 +251,30 @@ def build_parser() -> argparse.ArgumentParser:
 
     gradcheck = commands.add_parser(
         "gradcheck", help="finite-difference checks of every layer and of the DDPG losses, or of your own layer",
-        description="Without TARGET: every tinyddpg layer and the DDPG losses. With TARGET (PATH.py:Name or "
-                    "module.path:Name, a class or a function building a layer with forward/backward and nn.py's "
-                    "parameter convention): that layer, in float64. Exit status 0 pass, 1 fail, 2 unusable input.")
-    gradcheck.add_argument("target", nargs="?", metavar="TARGET", help="your layer: PATH.py:Name or module.path:Name")
+        description="Without TARGET: every tinyddpg layer and the DDPG losses. With TARGET: your layer, in float64, "
+                    "either PATH.py:Name (a class, or a function building one, with forward(x) and backward(dout) "
+                    "returning dx; the gradient of parameter W in dW, added (+=) or assigned; parameters listed in "
+                    "param_names or found among the arrays the constructor makes) or PATH.py:forward,backward "
+                    "(CS231n's pair: forward(x, *params) -> (out, cache), backward(dout, cache) -> (dx, *dparams)); "
+                    "module.path works for PATH.py. The file's folder is importable. A gradient passes when its "
+                    "rel_error, max|a - n| / max(|a| + |n|) over the whole array, is within the tolerance; "
+                    "CS231n's per-element max |a - n| / (|a| + |n|) is reported beside it. "
+                    "Exit status: 0 pass, 1 a gradient is wrong, 2 unusable input (one line on stderr).",
+        epilog="--json prints one object: {passed, tolerance, worst_rel_error, reports: [{title, passed, gradients: "
+               "[{name, shape, entries_checked, analytic_norm, numeric_norm, max_abs_error, rel_error, "
+               "cs231n_rel_error, passed}]}]} (NaN as null), or {passed: false, error} for unusable input. "
+               "Examples: tinyddpg gradcheck my_layers.py:Affine; "
+               "tinyddpg gradcheck layers.py:affine_forward,affine_backward --json")
+    gradcheck.add_argument("target", nargs="?", metavar="TARGET",
+                           help="your layer: PATH.py:Name, PATH.py:forward,backward or module.path:Name")
     gradcheck.add_argument("--input-shape", metavar="B,N", help="input shape for TARGET (default: (5, rows of its "
                            "first weight matrix), or (5, 4))")
-    gradcheck.add_argument("--tolerance", type=float, default=1e-6, help="largest relative error that passes")
+    gradcheck.add_argument("--param-shape", metavar="NAME=SHAPE", action="append", default=[],
+                           help="a parameter's shape for a pair of functions, e.g. gamma=4 (default: (D, 3) for the "
+                                "first, (3,) for the others, D the size of one example of the input); repeatable")
+    gradcheck.add_argument("--tolerance", type=positive_number("--tolerance 1e-6"), default=1e-6,
+                           help="largest relative error that passes (default 1e-6)")
+    gradcheck.add_argument("--json", action="store_true", help="the result as JSON on stdout, for an autograder")
     gradcheck.set_defaults(handler=command_gradcheck)
     return parser
 
