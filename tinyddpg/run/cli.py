@@ -12,6 +12,7 @@ from .. import __version__
 from ..backend import limit_blas_threads
 from ..errors import ConfigError, TinyDDPGError
 from .config import PRESETS, default_text, field_help, field_names, parse_value, preset, with_overrides
+from .stats import LAST_K
 
 OPTION_ALIASES = {"env_id": ["--env"]}
 
@@ -89,7 +90,7 @@ def command_evaluate(args) -> int:
 def command_plot(args) -> int:
     from .plot import plot_runs
 
-    output = plot_runs(args.runs, Path(args.output))
+    output = plot_runs(args.runs, Path(args.output), band=args.band)
     print(f"plot written to {output}")
     return 0
 
@@ -115,7 +116,7 @@ def command_sweep(args) -> int:
     from .sweep import make_spec, run_sweep
 
     spec = make_spec(args.preset, args.seeds, args.set, fixed=settings_from(args))
-    run_sweep(spec, Path(args.out), workers=args.workers, ray_address=args.ray)
+    run_sweep(spec, Path(args.out), workers=args.workers, ray_address=args.ray, last_k=args.last_k)
     return 0
 
 
@@ -188,6 +189,10 @@ def build_parser() -> argparse.ArgumentParser:
     plot.add_argument("runs", nargs="+", metavar="DIR", help="run folders, or folders of runs (a sweep)")
     plot.add_argument("-o", "--output", default="curve.png", type=output_file(PLOT_SUFFIXES, "-o curve.png"),
                       help=f"image file to write: {', '.join(PLOT_SUFFIXES)} (default curve.png)")
+    plot.add_argument("--band", choices=("minmax", "iqm-ci"), default="minmax",
+                      help="how the seeds of a setting are drawn on the return panel: their mean with a band from "
+                           "the worst to the best seed (minmax, the default), or their interquartile mean with its "
+                           "95%% stratified-bootstrap confidence interval (iqm-ci; no band for one seed)")
     plot.set_defaults(handler=command_plot)
 
     sweep = commands.add_parser(
@@ -204,6 +209,9 @@ def build_parser() -> argparse.ArgumentParser:
     sweep.add_argument("--out", metavar="DIR", required=True, help="sweep folder")
     sweep.add_argument("--workers", type=positive_int("--workers 2"),
                        help="local worker processes (default: the number of cores)")
+    sweep.add_argument("--last-k", type=positive_int("--last-k 5"), default=LAST_K, metavar="K",
+                       help=f"score each run also by the mean of its last K evaluations (default {LAST_K}); run a "
+                            f"finished sweep again with another K to rewrite its summaries without training")
     sweep.add_argument("--ray", metavar="ADDRESS", help="run on the Ray cluster at ADDRESS ('auto', 'ray://host:10001', "
                                                      "or 'local' to start one here) instead of local workers")
     add_setting_options(sweep, exclude=("seed",))
