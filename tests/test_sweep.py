@@ -58,9 +58,10 @@ def test_a_sweep_writes_one_train_style_run_per_setting_and_seed_a_summary_and_a
     assert (local_sweep / "curve.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     groups = group_runs(find_runs([local_sweep]))
     assert sorted(groups) == ["batch_size=32", "batch_size=64"] and all(len(runs) == 2 for runs in groups.values())
-    plotted = run_tinyddpg("plot", str(local_sweep), "-o", str(tmp_path / "plot.png"))
-    assert plotted.returncode == 0, plotted.stderr
-    assert (tmp_path / "plot.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    for band in ("minmax", "iqm-ci"):
+        plotted = run_tinyddpg("plot", str(local_sweep), "--band", band, "-o", str(tmp_path / f"{band}.png"))
+        assert plotted.returncode == 0, plotted.stderr
+        assert (tmp_path / f"{band}.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 
 def test_a_sweep_run_again_skips_finished_runs_resumes_unfinished_ones_and_restarts_unsaved_ones(local_sweep, tmp_path):
@@ -178,6 +179,17 @@ def test_bad_sweep_specs_are_refused_before_any_run_starts(tmp_path, args, messa
     result = run_tinyddpg("sweep", "--out", str(tmp_path / "sweep"), *args)
     assert result.returncode == 2 and f"tinyddpg: error: {message}" in result.stderr, result.stderr
     assert not (tmp_path / "sweep").exists()
+
+
+@pytest.mark.parametrize("args, message", [
+    (["sweep", "--out", "sweep", "--last-k", "0"], "argument --last-k: '0' is not allowed: must be an integer >= 1, e.g. "
+                                                    "--last-k 5"),
+    (["plot", ".", "--band", "ci"], "argument --band: invalid choice: 'ci' (choose from"),
+])
+def test_a_bad_last_k_or_band_is_refused_in_one_line_before_any_work(tmp_path, args, message):
+    result = run_tinyddpg(*args, cwd=tmp_path)
+    assert result.returncode == 2 and message in result.stderr.splitlines()[-1], result.stderr
+    assert "Traceback" not in result.stderr and not any(tmp_path.iterdir())
 
 
 def test_a_different_sweep_in_the_same_folder_is_refused(local_sweep):

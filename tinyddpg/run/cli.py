@@ -199,7 +199,8 @@ def build_parser() -> argparse.ArgumentParser:
         "sweep", help="train every combination of settings for several seeds, in parallel; summary and plot",
         description="The cross product of the --set values times the seeds, one run folder each (as `train` "
                     "writes it) under DIR/<setting>/seed<k>, run in parallel local worker processes or on a Ray "
-                    "cluster; then DIR/summary.csv and DIR/curve.png (one curve per setting, band across seeds). "
+                    "cluster; then DIR/summary.csv, DIR/summary_settings.csv (mean and IQM over seeds with 95% "
+                    "bootstrap CIs, also printed) and DIR/curve.png (one curve per setting, band across seeds). "
                     "Running the same command again skips finished runs and resumes unfinished ones.")
     sweep.add_argument("--preset", choices=sorted(PRESETS), default="pendulum", help="starting settings (default: pendulum)")
     sweep.add_argument("--seeds", default="0", help="seeds: a range 0-4, a list 0,2,5, or one seed (default 0)")
