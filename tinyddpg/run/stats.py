@@ -98,15 +98,15 @@ class SettingSummary:
 
 def setting_summaries(runs: Sequence[tuple[str, dict[str, float | None]]], last_k: int) -> list[SettingSummary]:
     """Per setting (in the order they first appear) and per score (final, mean of the last k): the scores of
-    its runs. `runs` holds (setting, run_scores(...)) pairs."""
+    its runs. `runs` holds (setting, run_scores(...)) pairs, so the statistics follow from summary.csv's cells."""
     settings = list(dict.fromkeys(setting for setting, _ in runs))
     return [SettingSummary(setting, score, tuple(s[score] for name, s in runs if name == setting and s[score] is not None))
             for setting in settings for score in ("final_eval_return", last_k_column(last_k))]
 
 
 def settings_table(rows: Sequence[dict[str, object]]) -> str:
-    """The per-setting rows as aligned text, each statistic followed by its interval, and a note where the
-    intervals are too few seeds to mean 95%."""
+    """The per-setting rows as aligned text, each statistic followed by its interval, and a note when a setting
+    has too few seeds for its interval to hold the true value 95% of the time."""
     header = ["setting", "score", "seeds", "mean", "95% CI", "IQM", "95% CI"]
     lines = [header]
     for row in rows:
