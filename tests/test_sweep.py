@@ -17,9 +17,13 @@ SPEC = make_spec("pendulum", "0-1", ["batch_size=32,64", *FAST])
 RUNS = ["batch_size=32/seed0", "batch_size=32/seed1", "batch_size=64/seed0", "batch_size=64/seed1"]
 
 
-def read_summary(out):
-    with open(out / "summary.csv", newline="") as file:
+def read_summary(out, name="summary.csv"):
+    with open(out / name, newline="") as file:
         return list(csv.DictReader(file))
+
+
+def logged_returns(run_dir):
+    return [float(row["eval_return_mean"]) for row in read_log(run_dir / "progress.csv") if row["eval_return_mean"]]
 
 
 @pytest.fixture(scope="module")
@@ -36,12 +40,15 @@ def test_a_sweep_writes_one_train_style_run_per_setting_and_seed_a_summary_and_a
         assert {p.name for p in (local_sweep / run).iterdir()} == {"config.json", "progress.csv", "checkpoint.npz",
                                                                    "curve.png"}
     summary = read_summary(local_sweep)
-    assert [(row["setting"], row["seed"], row["steps"]) for row in summary] == [
-        ("batch_size=32", "0", "400"), ("batch_size=32", "1", "400"), ("batch_size=64", "0", "400"),
-        ("batch_size=64", "1", "400")]
-    for row in summary:
-        final, best = float(row["final_eval_return"]), float(row["best_eval_return"])
-        assert -2000 < final <= best < 0 and float(row["steps_per_s"]) > 0
+    assert [(row["setting"], row["seed"], row["steps"], row["evaluations"]) for row in summary] == [
+        ("batch_size=32", "0", "400", "2"), ("batch_size=32", "1", "400", "2"), ("batch_size=64", "0", "400", "2"),
+        ("batch_size=64", "1", "400", "2")]
+    for run, row in zip(RUNS, summary):  # evaluations at steps 200 and 400; the last 5 are both of them
+        first, final = logged_returns(local_sweep / run)
+        assert float(row["final_eval_return"]) == pytest.approx(final, rel=1e-5)
+        assert float(row["last5_mean_eval_return"]) == pytest.approx((first + final) / 2, rel=1e-5)
+        assert float(row["best_eval_return"]) == pytest.approx(max(first, final), rel=1e-5)
+        assert -2000 < final < 0 and float(row["steps_per_s"]) > 0
     # each run is exactly the run `train` makes with the same config
     config = plan_runs(SPEC, local_sweep)[3].config
     train(config, tmp_path / "alone", show_progress=False)
@@ -51,9 +58,10 @@ def test_a_sweep_writes_one_train_style_run_per_setting_and_seed_a_summary_and_a
     assert (local_sweep / "curve.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     groups = group_runs(find_runs([local_sweep]))
     assert sorted(groups) == ["batch_size=32", "batch_size=64"] and all(len(runs) == 2 for runs in groups.values())
-    plotted = run_tinyddpg("plot", str(local_sweep), "-o", str(tmp_path / "plot.png"))
-    assert plotted.returncode == 0, plotted.stderr
-    assert (tmp_path / "plot.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    for band in ("minmax", "iqm-ci"):
+        plotted = run_tinyddpg("plot", str(local_sweep), "--band", band, "-o", str(tmp_path / f"{band}.png"))
+        assert plotted.returncode == 0, plotted.stderr
+        assert (tmp_path / f"{band}.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 
 def test_a_sweep_run_again_skips_finished_runs_resumes_unfinished_ones_and_restarts_unsaved_ones(local_sweep, tmp_path):
@@ -78,6 +86,42 @@ def test_a_sweep_run_again_skips_finished_runs_resumes_unfinished_ones_and_resta
         assert without_wall_clock(read_log(out / run / "progress.csv")) == without_wall_clock(
             read_log(local_sweep / run / "progress.csv"))
     assert without_wall_clock(read_summary(out)) == without_wall_clock(read_summary(local_sweep))
+
+
+def test_the_settings_summary_has_each_settings_mean_and_iqm_over_seeds_with_the_range_of_two_seeds_as_interval(
+        local_sweep):
+    rows = read_summary(local_sweep, "summary_settings.csv")
+    assert [(row["setting"], row["score"], row["seeds"]) for row in rows] == [
+        ("batch_size=32", "final_eval_return", "2"), ("batch_size=32", "last5_mean_eval_return", "2"),
+        ("batch_size=64", "final_eval_return", "2"), ("batch_size=64", "last5_mean_eval_return", "2")]
+    for row in rows:
+        logs = [logged_returns(local_sweep / row["setting"] / f"seed{seed}") for seed in (0, 1)]
+        scores = [log[-1] if row["score"] == "final_eval_return" else sum(log) / len(log) for log in logs]
+        for statistic in ("mean", "iqm"):  # two seeds: the IQM is the mean, the interval their range
+            assert float(row[statistic]) == pytest.approx(sum(scores) / 2, rel=1e-5)
+            assert float(row[f"{statistic}_ci_low"]) == pytest.approx(min(scores), rel=1e-5)
+            assert float(row[f"{statistic}_ci_high"]) == pytest.approx(max(scores), rel=1e-5)
+
+
+def test_a_finished_sweep_run_again_trains_nothing_and_rewrites_its_summaries_with_another_k(local_sweep, tmp_path):
+    """As on a sweep folder written before the statistics existed: the old summary.csv columns, no
+    summary_settings.csv."""
+    out = tmp_path / "sweep"
+    shutil.copytree(local_sweep, out)
+    (out / "summary.csv").write_text("setting,seed,steps,final_eval_return,best_eval_return,steps_per_s\n")
+    (out / "summary_settings.csv").unlink()
+    logs = {run: (out / run / "progress.csv").read_bytes() for run in RUNS}
+
+    results = run_sweep(SPEC, out, workers=2, last_k=1)
+
+    assert [r.action for r in results] == ["skipped"] * 4
+    assert {run: (out / run / "progress.csv").read_bytes() for run in RUNS} == logs
+    summary = read_summary(out)
+    assert list(summary[0]) == ["setting", "seed", "steps", "evaluations", "final_eval_return", "last1_mean_eval_return",
+                                "best_eval_return", "steps_per_s"]
+    assert all(row["last1_mean_eval_return"] == row["final_eval_return"] != "" for row in summary)
+    assert [row["score"] for row in read_summary(out, "summary_settings.csv")] == [
+        "final_eval_return", "last1_mean_eval_return"] * 2
 
 
 def test_a_failing_run_does_not_stop_the_others_and_the_sweep_reports_it(local_sweep, tmp_path):
@@ -137,6 +181,17 @@ def test_bad_sweep_specs_are_refused_before_any_run_starts(tmp_path, args, messa
     assert not (tmp_path / "sweep").exists()
 
 
+@pytest.mark.parametrize("args, message", [
+    (["sweep", "--out", "sweep", "--last-k", "0"], "argument --last-k: '0' is not allowed: must be an integer >= 1, e.g. "
+                                                    "--last-k 5"),
+    (["plot", ".", "--band", "ci"], "argument --band: invalid choice: 'ci' (choose from"),
+])
+def test_a_bad_last_k_or_band_is_refused_in_one_line_before_any_work(tmp_path, args, message):
+    result = run_tinyddpg(*args, cwd=tmp_path)
+    assert result.returncode == 2 and message in result.stderr.splitlines()[-1], result.stderr
+    assert "Traceback" not in result.stderr and not any(tmp_path.iterdir())
+
+
 def test_a_different_sweep_in_the_same_folder_is_refused(local_sweep):
     spec = (local_sweep / "sweep.json").read_text()
     result = run_tinyddpg("sweep", "--out", str(local_sweep), "--seeds", "0-1", "--set", "batch_size=32,128", *(
@@ -162,4 +217,7 @@ def test_a_sweep_from_the_command_line_with_train_flags_and_no_evaluation_yet_sh
     summary = read_summary(out)
     assert [(row["seed"], row["steps"], row["final_eval_return"], row["best_eval_return"]) for row in summary] == [
         ("0", "100", "", ""), ("1", "100", "", "")]
-    assert "nan" not in (out / "summary.csv").read_text().lower()
+    assert [(row["seeds"], row["mean"], row["iqm_ci_low"]) for row in read_summary(out, "summary_settings.csv")] == [
+        ("0", "", "")] * 2
+    assert "nan" not in (out / "summary.csv").read_text().lower() + result.stdout.lower()
+    assert "nan" not in (out / "summary_settings.csv").read_text().lower()

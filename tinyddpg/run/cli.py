@@ -13,6 +13,7 @@ from .. import __version__
 from ..backend import limit_blas_threads
 from ..errors import ConfigError, TinyDDPGError
 from .config import PRESETS, default_text, field_help, field_names, parse_value, preset, with_overrides
+from .stats import LAST_K
 
 OPTION_ALIASES = {"env_id": ["--env"]}
 
@@ -90,7 +91,7 @@ def command_evaluate(args) -> int:
 def command_plot(args) -> int:
     from .plot import plot_runs
 
-    output = plot_runs(args.runs, Path(args.output))
+    output = plot_runs(args.runs, Path(args.output), band=args.band)
     print(f"plot written to {output}")
     return 0
 
@@ -133,7 +134,7 @@ def command_sweep(args) -> int:
     from .sweep import make_spec, run_sweep
 
     spec = make_spec(args.preset, args.seeds, args.set, fixed=settings_from(args))
-    run_sweep(spec, Path(args.out), workers=args.workers, ray_address=args.ray)
+    run_sweep(spec, Path(args.out), workers=args.workers, ray_address=args.ray, last_k=args.last_k)
     return 0
 
 
@@ -228,13 +229,18 @@ def build_parser() -> argparse.ArgumentParser:
     plot.add_argument("runs", nargs="+", metavar="DIR", help="run folders, or folders of runs (a sweep)")
     plot.add_argument("-o", "--output", default="curve.png", type=output_file(PLOT_SUFFIXES, "-o curve.png"),
                       help=f"image file to write: {', '.join(PLOT_SUFFIXES)} (default curve.png)")
+    plot.add_argument("--band", choices=("minmax", "iqm-ci"), default="minmax",
+                      help="how the seeds of a setting are drawn on the return panel: their mean with a band from "
+                           "the worst to the best seed (minmax, the default), or their interquartile mean with its "
+                           "95%% stratified-bootstrap confidence interval (iqm-ci; no band for one seed)")
     plot.set_defaults(handler=command_plot)
 
     sweep = commands.add_parser(
         "sweep", help="train every combination of settings for several seeds, in parallel; summary and plot",
         description="The cross product of the --set values times the seeds, one run folder each (as `train` "
                     "writes it) under DIR/<setting>/seed<k>, run in parallel local worker processes or on a Ray "
-                    "cluster; then DIR/summary.csv and DIR/curve.png (one curve per setting, band across seeds). "
+                    "cluster; then DIR/summary.csv, DIR/summary_settings.csv (mean and IQM over seeds with 95% "
+                    "bootstrap CIs, also printed) and DIR/curve.png (one curve per setting, band across seeds). "
                     "Running the same command again skips finished runs and resumes unfinished ones.")
     sweep.add_argument("--preset", choices=sorted(PRESETS), default="pendulum", help="starting settings (default: pendulum)")
     sweep.add_argument("--seeds", default="0", help="seeds: a range 0-4, a list 0,2,5, or one seed (default 0)")
@@ -244,6 +250,9 @@ def build_parser() -> argparse.ArgumentParser:
     sweep.add_argument("--out", metavar="DIR", required=True, help="sweep folder")
     sweep.add_argument("--workers", type=positive_int("--workers 2"),
                        help="local worker processes (default: the number of cores)")
+    sweep.add_argument("--last-k", type=positive_int("--last-k 5"), default=LAST_K, metavar="K",
+                       help=f"score each run also by the mean of its last K evaluations (default {LAST_K}); run a "
+                            f"finished sweep again with another K to rewrite its summaries without training")
     sweep.add_argument("--ray", metavar="ADDRESS", help="run on the Ray cluster at ADDRESS ('auto', 'ray://host:10001', "
                                                      "or 'local' to start one here) instead of local workers")
     add_setting_options(sweep, exclude=("seed",))

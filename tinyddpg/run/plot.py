@@ -1,6 +1,7 @@
 """Learning curves from run folders: evaluation return against steps (several runs of one setting drawn as
-their mean with a min-max band), the critic loss and mean Q on a second panel, and, when the log has them, the
-critic's value estimate against the true discounted return (value_estimate.py) on a third."""
+their mean with a min-max band, or as their IQM with its 95% bootstrap interval: stats.py), the critic loss
+and mean Q on a second panel, and, when the log has them, the critic's value estimate against the true
+discounted return (value_estimate.py) on a third."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ import numpy as np
 from ..errors import ConfigError
 from .config import DDPG_SETTINGS, TD3_SETTINGS
 from .runlog import LOG_FILE, read_log
+from .stats import bootstrap_interval, iqm
 
 IGNORED_FOR_GROUPING = ("seed",)
 
@@ -72,12 +74,34 @@ def column(rows, name: str):
 
 def mean_and_band(curves):
     """Mean, min and max over runs at the steps all of them reached."""
+    steps, stacked = aligned(curves)
+    return steps, stacked.mean(axis=0), stacked.min(axis=0), stacked.max(axis=0)
+
+
+def iqm_and_interval(curves):
+    """IQM over runs and its 95% bootstrap interval at the steps all of them reached (the same resamples of the
+    runs at every step; 2,000 of them, enough for a drawn band)."""
+    steps, stacked = aligned(curves)
+    interval = bootstrap_interval(stacked.T, iqm, resamples=CURVE_RESAMPLES)
+    low, high = interval if interval is not None else (None, None)
+    return steps, iqm(stacked, axis=0), low, high
+
+
+def aligned(curves):
+    """The steps all runs reached, and each run's values at them, one row per run."""
     common = sorted(set.intersection(*(set(steps.tolist()) for steps, _ in curves)))
     stacked = np.array([[dict(zip(steps.tolist(), values))[s] for s in common] for steps, values in curves])
-    return np.array(common), stacked.mean(axis=0), stacked.min(axis=0), stacked.max(axis=0)
+    return np.array(common), stacked
 
 
-def plot_runs(paths, output: Path, title: str | None = None) -> Path:
+CURVE_RESAMPLES = 2_000
+BANDS = {"minmax": ("mean over seeds, band = min to max", mean_and_band),
+         "iqm-ci": ("IQM over seeds, band = its 95% bootstrap CI", iqm_and_interval)}
+
+
+def plot_runs(paths, output: Path, title: str | None = None, band: str = "minmax") -> Path:
+    """The curves of the runs under paths; `band` (a BANDS name) chooses how the seeds of a setting are drawn
+    on the return panel (the loss and value panels always show mean and min to max)."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -91,14 +115,14 @@ def plot_runs(paths, output: Path, title: str | None = None) -> Path:
     for index, (label, logs) in enumerate(groups.items()):
         color = f"C{index % 10}"
         name = f"{label} ({len(logs)} seed{'s' if len(logs) > 1 else ''})"
-        _draw(returns_axis, [column(rows, "eval_return_mean") for rows in logs], color, name)
+        _draw(returns_axis, [column(rows, "eval_return_mean") for rows in logs], color, name, band=band)
         _draw(loss_axis, [column(rows, "critic_loss") for rows in logs], color, f"critic loss, {label}")
         _draw(q_axis, [column(rows, "mean_q") for rows in logs], color, f"mean Q, {label}", linestyle="--")
         if measured:
             _draw(axes[2], [column(rows, "value_estimate") for rows in logs], color, f"estimate Q(s, mu(s)), {label}")
             _draw(axes[2], [column(rows, "value_true") for rows in logs], color, f"true return, {label}", linestyle=":")
     returns_axis.set_ylabel("evaluation return (noise off)")
-    returns_axis.set_title(title or default_title(groups))
+    returns_axis.set_title(title or default_title(groups, band))
     if returns_axis.get_legend_handles_labels()[0]:
         returns_axis.legend(loc="lower right", fontsize="small")
     else:
@@ -121,20 +145,20 @@ def plot_runs(paths, output: Path, title: str | None = None) -> Path:
     return output
 
 
-def default_title(groups: dict[str, list[Path]]) -> str:
+def default_title(groups: dict[str, list[Path]], band: str = "minmax") -> str:
     runs = [run for group in groups.values() for run in group]
     if len(runs) == 1:
         return f"tinyddpg learning curve of one run: {runs[0]}"
     if all(len(group) == 1 for group in groups.values()):
         return "tinyddpg learning curves, one run each"
-    return "tinyddpg learning curve: mean over seeds, band = min to max"
+    return f"tinyddpg learning curve: {BANDS[band][0]}"
 
 
-def _draw(axis, curves, color, label, linestyle="-"):
+def _draw(axis, curves, color, label, linestyle="-", band="minmax"):
     curves = [c for c in curves if len(c[0])]
     if not curves:
         return
-    steps, mean, low, high = mean_and_band(curves)
-    axis.plot(steps, mean, color=color, label=label, linestyle=linestyle)
+    steps, center, low, high = BANDS[band][1](curves)
+    axis.plot(steps, center, color=color, label=label, linestyle=linestyle)
     if len(curves) > 1:
         axis.fill_between(steps, low, high, color=color, alpha=0.2, linewidth=0)

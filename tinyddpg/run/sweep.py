@@ -5,13 +5,16 @@
 
     DIR/sweep.json                                      the spec; running the same command again resumes the sweep
     DIR/buffer_size=1000,batch_size=64/seed0/ ...       one run folder each, exactly as `tinyddpg train` writes it
-    DIR/summary.csv                                     setting, seed, final and best evaluation return, steps/s
+    DIR/summary.csv                                     setting, seed, final, mean of the last k and best evaluation
+                                                        return, steps/s (stats.py)
+    DIR/summary_settings.csv                            per setting: mean and IQM over seeds with 95% bootstrap CIs
     DIR/curve.png                                       one curve per setting: mean over seeds, band = min to max
 
 A `--set` with one value is a fixed override for every run (`--set steps=3000`). Values are separated by commas,
 except for list-valued settings, whose values are separated by slashes (`--set hidden=64,64/256,256`).
 Run again, a sweep skips finished runs (checkpoint step >= steps) and resumes unfinished ones from their
-checkpoints; a folder with a config but no checkpoint yet starts over.
+checkpoints; a folder with a config but no checkpoint yet starts over. Run again after it finished, a sweep
+trains nothing and rewrites the summaries (with --last-k, for another k).
 """
 
 from __future__ import annotations
@@ -40,11 +43,12 @@ from .config import TrainConfig, did_you_mean, field_names, parse_value, preset,
 from .envs import env_spec, make_env
 from .plot import plot_runs
 from .runlog import LOG_FILE, logged_steps_per_s, read_log
+from .stats import LAST_K, SETTING_COLUMNS, last_k_column, run_scores, setting_summaries, settings_table
 from .train import CONFIG_FILE, PLOT_FILE, TrainingInterrupted, train
 
 SPEC_FILE = "sweep.json"
 SUMMARY_FILE = "summary.csv"
-SUMMARY_COLUMNS = ("setting", "seed", "steps", "final_eval_return", "best_eval_return", "steps_per_s")
+SETTINGS_SUMMARY_FILE = "summary_settings.csv"
 RAY_RETRIES = 3  # Ray re-runs a task whose worker or node died; the task then resumes from the run's checkpoint
 # One BLAS thread per run: a sweep fills the cores with runs side by side, and a run's results then do not depend
 # on --workers or Ray (OpenBLAS with 2 threads sums batch-256 products in another order than with 1, and on a busy
@@ -81,10 +85,17 @@ class RunResult:
     seed: int
     action: str = ""  # "trained", "resumed" or "skipped" (already finished)
     steps: int = 0
-    final_eval_return: float | None = None  # None: the run ended before its first evaluation
-    best_eval_return: float | None = None
+    eval_returns: tuple[float, ...] = ()  # each evaluation's mean return in order; empty: none yet
     steps_per_s: float | None = None  # None: no log row measured it
     error: str = ""  # why the run failed; empty if it did not
+
+    @property
+    def final_eval_return(self) -> float | None:
+        return self.eval_returns[-1] if self.eval_returns else None
+
+    @property
+    def best_eval_return(self) -> float | None:
+        return max(self.eval_returns) if self.eval_returns else None
 
 
 # --- the spec: parsed and checked before any run starts ------------------------------------------------------
@@ -225,13 +236,11 @@ def _checkpoint_step(run: SweepRun) -> int:
 
 
 def summarize(run: SweepRun, action: str, steps: int) -> RunResult:
-    """Final and best evaluation return and the training speed (logged steps / their training time) from the log."""
+    """The evaluation returns and the training speed (logged steps / their training time) from the log."""
     rows = read_log(run.run_dir / LOG_FILE)
-    returns = [float(r["eval_return_mean"]) for r in rows if r["eval_return_mean"]]
+    returns = tuple(float(r["eval_return_mean"]) for r in rows if r["eval_return_mean"])
     speed = logged_steps_per_s(rows)
-    return RunResult(run.setting, run.seed, action, steps=steps,
-                     final_eval_return=returns[-1] if returns else None,
-                     best_eval_return=max(returns) if returns else None,
+    return RunResult(run.setting, run.seed, action, steps=steps, eval_returns=returns,
                      steps_per_s=round(speed, 1) if math.isfinite(speed) else None)
 
 
@@ -304,10 +313,13 @@ def run_ray(runs: list[SweepRun], address: str, report: Report) -> None:
         raise
 
 
-def run_sweep(spec: SweepSpec, out_dir: Path, workers: int | None = None, ray_address: str | None = None) -> list[RunResult]:
-    """Run (or resume) every run of the sweep, then write DIR/summary.csv and DIR/curve.png.
+def run_sweep(spec: SweepSpec, out_dir: Path, workers: int | None = None, ray_address: str | None = None,
+              last_k: int = LAST_K) -> list[RunResult]:
+    """Run (or resume) every run of the sweep, then write DIR/summary.csv, DIR/summary_settings.csv (each run
+    scored also by the mean of its last `last_k` evaluations) and DIR/curve.png.
 
-    Progress goes to stderr; raises SweepFailed (after writing the summary) if some runs failed."""
+    Progress goes to stderr, the per-setting table to stdout; raises SweepFailed (after writing the summary) if
+    some runs failed."""
     out_dir = Path(out_dir).absolute()  # Ray workers do not share this process's working directory
     if workers is not None and (workers < 1 or ray_address):
         raise ConfigError(f"--workers {workers}: must be >= 1" if workers < 1 else
@@ -343,11 +355,13 @@ def run_sweep(spec: SweepSpec, out_dir: Path, workers: int | None = None, ray_ad
               f"(finished runs are skipped, the others continue from their checkpoints)", file=sys.stderr)
         raise
     ordered = [results[run.run_dir] for run in runs]
-    write_summary(out_dir / SUMMARY_FILE, [r for r in ordered if not r.error])
+    settings = write_summary(out_dir, [r for r in ordered if not r.error], last_k)
+    if settings:
+        print(settings_table(settings))
     if any(not r.error for r in ordered):
         plot_runs([out_dir], out_dir / PLOT_FILE, title=f"sweep {out_dir.name}: mean over seeds, band = min to max")
-    print(f"sweep done in {_clock(time.perf_counter() - start)}: summary {out_dir / SUMMARY_FILE}, "
-          f"curves {out_dir / PLOT_FILE}", file=sys.stderr)
+    print(f"sweep done in {_clock(time.perf_counter() - start)}: summary {out_dir / SUMMARY_FILE} and "
+          f"{out_dir / SETTINGS_SUMMARY_FILE}, curves {out_dir / PLOT_FILE}", file=sys.stderr)
     failed = [(run, r) for run, r in zip(runs, ordered) if r.error]
     if failed:
         names = ", ".join(str(run.run_dir.relative_to(out_dir)) for run, _ in failed)
@@ -356,11 +370,28 @@ def run_sweep(spec: SweepSpec, out_dir: Path, workers: int | None = None, ray_ad
     return ordered
 
 
-def write_summary(path: Path, results: list[RunResult]) -> None:
-    with open(path, "w", newline="") as file:
+def write_summary(out_dir: Path, results: list[RunResult], last_k: int) -> list[dict[str, object]]:
+    """DIR/summary.csv, one row per run, and DIR/summary_settings.csv, one row per setting and score (final,
+    mean of the last k) with the statistics across seeds; returns the latter's rows."""
+    scores = [run_scores(r.eval_returns, last_k) for r in results]
+    runs = [{"setting": r.setting, "seed": r.seed, "steps": r.steps, "evaluations": len(r.eval_returns), **s,
+             "steps_per_s": r.steps_per_s} for r, s in zip(results, scores)]
+    columns = ("setting", "seed", "steps", "evaluations", "final_eval_return", last_k_column(last_k),
+               "best_eval_return", "steps_per_s")
+    _write_csv(out_dir / SUMMARY_FILE, columns, runs)
+    settings = [summary.row() for summary in setting_summaries([(r.setting, s) for r, s in zip(results, scores)], last_k)]
+    _write_csv(out_dir / SETTINGS_SUMMARY_FILE, SETTING_COLUMNS, settings)
+    return settings
+
+
+def _write_csv(path: Path, columns: tuple[str, ...], rows: list[dict[str, object]]) -> None:
+    """Written to a temporary file and renamed: a crash leaves the previous file or the new one, never half."""
+    temporary = path.with_name(path.name + ".tmp")
+    with open(temporary, "w", newline="") as file:
         writer = csv.writer(file)
-        writer.writerow(SUMMARY_COLUMNS)
-        writer.writerows([_cell(getattr(r, column)) for column in SUMMARY_COLUMNS] for r in results)
+        writer.writerow(columns)
+        writer.writerows([_cell(row[column]) for column in columns] for row in rows)
+    os.replace(temporary, path)
 
 
 def _cell(value) -> object:
