@@ -221,3 +221,12 @@ def test_the_guide_names_every_panel_of_the_plot(tmp_path, monkeypatch):
     reading_a_run = section((DOCS / "guide.md").read_text(), "## 9. Reading a run", "### 9.1")
     missing = [label for label in drawn_panel_labels(tmp_path, True, monkeypatch) if label not in reading_a_run]
     assert not missing, f"the guide's 'Reading a run' does not name the panels {missing}"
+
+
+def test_every_line_of_code_the_guides_td3_section_quotes_is_in_the_agent():
+    td3 = re.sub(r"```.*?```", "", section((DOCS / "guide.md").read_text(), "### 2.8 TD3", "## 3. One update"), flags=re.S)
+    agent = (ROOT / "tinyddpg" / "agent.py").read_text()
+    quoted = [code for code in re.findall(r"`([^`]+)`", td3) if "self." in code or code.startswith("return ")]
+    assert len(quoted) >= 4, quoted
+    missing = [code for code in quoted if code not in agent]
+    assert not missing, f"the guide's section 2.8 quotes lines that tinyddpg/agent.py does not have: {missing}"
