@@ -230,3 +230,27 @@ def test_every_line_of_code_the_guides_td3_section_quotes_is_in_the_agent():
     assert len(quoted) >= 4, quoted
     missing = [code for code in quoted if code not in agent]
     assert not missing, f"the guide's section 2.8 quotes lines that tinyddpg/agent.py does not have: {missing}"
+
+
+LINK = re.compile(r"\]\((?!https?:|mailto:)([^)\s]+)\)")
+
+
+def anchors(path: Path) -> set[str]:
+    """The anchors GitHub makes for a page: one per heading (lowercased, punctuation dropped, spaces to
+    hyphens), and every <a name="...">."""
+    text = re.sub(r"```.*?```", "", path.read_text(), flags=re.S)
+    headings = re.findall(r"^#+\s+(.*)$", text, flags=re.M)
+    slugs = {re.sub(r"[^\w\- ]", "", heading.lower()).strip().replace(" ", "-") for heading in headings}
+    return slugs | set(re.findall(r'<a name="([^"]+)">', text))
+
+
+def test_every_link_between_the_docs_reaches_its_page_and_heading():
+    broken = []
+    for name in DOC_FILES:
+        page = ROOT / name
+        for target in LINK.findall(page.read_text()):
+            file, _, anchor = target.partition("#")
+            linked = (page.parent / file).resolve() if file else page
+            if not linked.exists() or (anchor and linked.suffix == ".md" and anchor not in anchors(linked)):
+                broken.append(f"{name}: {target}")
+    assert not broken, broken
