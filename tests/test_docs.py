@@ -1,4 +1,6 @@
-"""Every Python snippet of docs/guide.md, docs/faq.md and docs/solutions.md runs, and prints what the text shows.
+"""Every Python snippet of the README and of every page in docs/ runs, and prints what the text shows; and the
+docs' claims about the code (presets, switches, log columns, the line budget, the plot's panels, what a stop
+signal does) are checked against the code.
 
 A ```python block is run (in a fresh namespace, in a temporary folder). When the next block after it is a plain
 ``` block (only blank lines between), that block is its expected output and must match line by line. Numbers
@@ -17,8 +19,9 @@ from pathlib import Path
 
 import pytest
 
-DOCS = Path(__file__).resolve().parent.parent / "docs"
-DOC_FILES = ("guide.md", "faq.md", "solutions.md")
+ROOT = Path(__file__).resolve().parent.parent
+DOCS = ROOT / "docs"
+DOC_FILES = ("README.md", *sorted(f"docs/{path.name}" for path in DOCS.glob("*.md")))
 FENCE = re.compile(r"^(?P<indent>[ ]*)```(?P<lang>[a-z]*)\s*$")
 SKIP = re.compile(r"<!--\s*doctest:\s*skip\s+(?P<reason>\S.*?)\s*-->")
 NUMBER = re.compile(r"[-+]?(?:\d[\d,]*\.?\d*|\.\d+)(?:[eE][-+]?\d+)?")
@@ -47,7 +50,7 @@ def blocks(text: str) -> list[dict]:
 
 def snippets(name: str) -> list[tuple[dict, str | None]]:
     """(python block, its expected output or None) for every ```python block of a doc."""
-    text = (DOCS / name).read_text()
+    text = (ROOT / name).read_text()
     all_blocks, lines = blocks(text), text.splitlines()
     pairs = []
     for k, block in enumerate(all_blocks):
@@ -93,7 +96,8 @@ def test_snippet_prints_what_the_text_shows(block, expected, tmp_path, monkeypat
 
 
 def test_the_harness_finds_the_snippets_and_their_outputs():
-    guide = snippets("guide.md")
+    assert {"README.md", "docs/guide.md", "docs/faq.md", "docs/solutions.md", "docs/running.md"} <= set(DOC_FILES)
+    guide = snippets("docs/guide.md")
     assert len(guide) >= 8 and sum(expected is not None for _, expected in guide) >= 8
     assert all(block["skip"] is None or block["skip"].strip() for name in DOC_FILES for block, _ in snippets(name))
 
@@ -113,3 +117,140 @@ def test_a_marked_snippet_is_skipped_with_its_reason_and_an_unmarked_one_is_not(
     marked, unmarked = blocks(text)
     assert (marked["lang"], marked["skip"], marked["code"]) == ("python", "trains for minutes", "raise SystemExit")
     assert unmarked["skip"] is None
+
+
+# --- the docs' claims about the code, each checked against the code ------------------------------------------
+
+def section(text: str, start: str, end: str) -> str:
+    return text[text.index(start):text.index(end, text.index(start))]
+
+
+def table_column(text: str, header: str) -> list[str]:
+    """The first column of the markdown table whose first header cell is `header`, backticks removed."""
+    lines = text.splitlines()
+    starts = [i for i, line in enumerate(lines) if re.match(rf"\|\s*{re.escape(header)}\s*\|", line)]
+    assert starts, f"no table with the header {header!r}"
+    rows = []
+    for line in lines[starts[0] + 2:]:
+        if not line.startswith("|"):
+            break
+        rows.append(line.split("|")[1].strip().strip("`"))
+    return rows
+
+
+def test_the_readme_lists_every_preset_and_no_other():
+    from tinyddpg.run.config import PRESETS
+
+    listed = table_column((ROOT / "README.md").read_text(), "preset")
+    assert sorted(listed) == sorted(PRESETS), f"the README's preset table lists {listed}, the code defines {list(PRESETS)}"
+
+
+def test_the_readme_names_every_td3_switch_by_its_flag():
+    from tinyddpg.run.config import TD3_SETTINGS
+
+    readme = (ROOT / "README.md").read_text()
+    missing = [flag for flag in (f"--{name.replace('_', '-')}" for name in ("td3", *TD3_SETTINGS)) if flag not in readme]
+    assert not missing, f"the README does not name {missing}"
+
+
+def test_the_log_columns_listed_are_the_columns_a_run_writes(tmp_path):
+    from tinyddpg.run.runlog import RunLog
+
+    RunLog(tmp_path / "progress.csv").close()
+    written = (tmp_path / "progress.csv").read_text().splitlines()[0].split(",")
+    listed = table_column((DOCS / "running.md").read_text(), "column")
+    assert listed == written, f"docs/running.md lists {listed}, a run writes {written}"
+
+
+def test_the_line_budget_in_the_readme_is_the_one_the_test_holds():
+    from test_structure import CORE_LINE_BUDGET
+
+    claims = re.findall(r"at most ([\d,]+) lines", (ROOT / "README.md").read_text())
+    assert claims, "the README should say how long the core engine may be: 'at most N lines'"
+    assert all(int(claim.replace(",", "")) == CORE_LINE_BUDGET for claim in claims), (claims, CORE_LINE_BUDGET)
+
+
+def test_faq_8_quotes_what_the_first_stop_signal_prints(capfd):
+    import signal
+
+    from tinyddpg.run.train import stop_signals
+
+    with stop_signals() as stop:
+        signal.raise_signal(signal.SIGINT)
+    assert stop.requested and not stop.now
+    note = capfd.readouterr().err.strip()
+    faq_8 = section((DOCS / "faq.md").read_text(), "## 8.", "## 9.")
+    assert note in faq_8.splitlines(), f"FAQ 8 should quote what the program prints: {note!r}"
+
+
+def drawn_panel_labels(tmp_path, with_value_columns: bool, monkeypatch) -> list[str]:
+    """The y-axis labels of the figure `tinyddpg plot` draws for a small log, with or without the value columns."""
+    import matplotlib.pyplot
+
+    from tinyddpg.run.plot import plot_runs
+    from tinyddpg.run.runlog import RunLog
+
+    run = tmp_path / ("measured" if with_value_columns else "pendulum")
+    run.mkdir()
+    log = RunLog(run / "progress.csv")
+    for step in (1000, 2000):
+        values = dict(value_estimate=-50.0, value_true=-60.0) if with_value_columns else {}
+        log.write(step=step, episode=step // 200, eval_return_mean=-900.0, eval_return_std=50.0, critic_loss=0.5,
+                  actor_loss=20.0, mean_q=-20.0, **values)
+    log.close()
+    figures, close = [], matplotlib.pyplot.close
+    monkeypatch.setattr(matplotlib.pyplot, "close", figures.append)
+    plot_runs([run], tmp_path / f"{run.name}.png")
+    monkeypatch.setattr(matplotlib.pyplot, "close", close)
+    [figure] = figures
+    labels = [axis.get_ylabel() for axis in figure.axes]
+    close(figure)
+    return labels
+
+
+def test_the_notebook_describes_the_panels_its_plot_draws(tmp_path, monkeypatch):
+    import json
+
+    cells = json.loads((ROOT / "examples" / "tour.ipynb").read_text())["cells"]
+    [text] = ["".join(c["source"]) for c in cells if c["cell_type"] == "markdown" and "".join(c["source"]).startswith("## 5.")]
+    described = re.findall(r"`([^`]+)`", text)  # section 5's text quotes each panel's axis label, and nothing else
+    assert sorted(described) == sorted(drawn_panel_labels(tmp_path, False, monkeypatch)), described
+
+
+def test_the_guide_names_every_panel_of_the_plot(tmp_path, monkeypatch):
+    reading_a_run = section((DOCS / "guide.md").read_text(), "## 9. Reading a run", "### 9.1")
+    missing = [label for label in drawn_panel_labels(tmp_path, True, monkeypatch) if label not in reading_a_run]
+    assert not missing, f"the guide's 'Reading a run' does not name the panels {missing}"
+
+
+def test_every_line_of_code_the_guides_td3_section_quotes_is_in_the_agent():
+    td3 = re.sub(r"```.*?```", "", section((DOCS / "guide.md").read_text(), "### 2.8 TD3", "## 3. One update"), flags=re.S)
+    agent = (ROOT / "tinyddpg" / "agent.py").read_text()
+    quoted = [code for code in re.findall(r"`([^`]+)`", td3) if "self." in code or code.startswith("return ")]
+    assert len(quoted) >= 4, quoted
+    missing = [code for code in quoted if code not in agent]
+    assert not missing, f"the guide's section 2.8 quotes lines that tinyddpg/agent.py does not have: {missing}"
+
+
+LINK = re.compile(r"\]\((?!https?:|mailto:)([^)\s]+)\)")
+
+
+def anchors(path: Path) -> set[str]:
+    """The anchors GitHub makes for a page: one per heading (lowercased, punctuation dropped, spaces to
+    hyphens), and every <a name="...">."""
+    text = re.sub(r"```.*?```", "", path.read_text(), flags=re.S)
+    headings = re.findall(r"^#+\s+(.*)$", text, flags=re.M)
+    slugs = {re.sub(r"[^\w\- ]", "", heading.lower()).strip().replace(" ", "-") for heading in headings}
+    return slugs | set(re.findall(r'<a name="([^"]+)">', text))
+
+
+def test_every_link_between_the_docs_reaches_its_page_and_heading():
+    broken = []
+    for name in DOC_FILES:
+        page = ROOT / name
+        for target in LINK.findall(page.read_text()):
+            file, _, anchor = target.partition("#")
+            linked = (page.parent / file).resolve() if file else page
+            if not linked.exists() or (anchor and linked.suffix == ".md" and anchor not in anchors(linked)):
+                broken.append(f"{name}: {target}")
+    assert not broken, broken

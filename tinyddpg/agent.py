@@ -16,9 +16,9 @@ three switches on this update, each off by default (off = the DDPG update above,
 
     twin_critics   1. y = r + gamma (1 - terminated) min(Q1'(s', a'), Q2'(s', a'))   (clipped double Q)
                    2. L_Q = L_Q1 + L_Q2, both critics regress on the same y; the actor follows Q1
-    target_noise   1. a' = clip(mu'(s') + clip(sigma eps, -c, c) * scale, low, high), eps ~ N(0, 1), sigma = target_noise,
-                      c = target_noise_clip (target policy smoothing, in action half-ranges)
-    policy_delay   3.-4. run only on every d-th critic update (d = policy_delay)
+    target_noise   1. a' = clip(mu'(s') + clip(target_noise xi, -target_noise_clip, target_noise_clip) * scale, low, high),
+                      xi ~ N(0, 1) (target policy smoothing, in action half-ranges)
+    policy_delay   3.-4. run only on every policy_delay-th critic update
 """
 
 from __future__ import annotations

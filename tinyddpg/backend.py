@@ -131,7 +131,7 @@ def _strict_backend(device_name: str, dtype: str) -> Backend:
 def limit_blas_threads(threads: int | None) -> str:
     """Cap the threads of NumPy's BLAS for this process (None: leave its default, one per core); returns a
     description for the user. DDPG's products are small: on 2 cores a second thread gains 20-30% when the
-    machine is idle and loses badly when other processes compete (see the README's speed section)."""
+    machine is idle and loses badly when other processes compete (see docs/speed.md, "Threads")."""
     from threadpoolctl import threadpool_info, threadpool_limits
 
     if threads is not None:

@@ -3,7 +3,7 @@ count the run used before.
 
 On a 2-core machine a second BLAS thread makes the Pendulum loop about 1.5x faster when the machine is idle,
 but 2x to 10x slower when another process competes for the cores (OpenBLAS's threads then wait on each other;
-measured in benchmarks/bench_threads.py, table in the README), so neither fixed count is right for both.
+measured in benchmarks/bench_threads.py, table in docs/speed.md), so neither fixed count is right for both.
 The count also changes the rounding of the matrix products, so it is part of what makes a run reproducible:
 it is saved in the checkpoint and reused by --resume, and --threads N fixes it.
 """
