@@ -84,7 +84,7 @@ def describe(error: BaseException) -> str:
 def build(factory, name: str, backend, rng):
     """Call the class or function with backend=, rng= where accepted and small sizes for the other arguments."""
     if not callable(factory):
-        raise UnusableCode(f"{name} is a {type(factory).__name__}, not a class or function that builds a module")
+        raise UnusableCode(f"{name} is an object of type {type(factory).__name__}, not a class or function that builds a module")
     try:
         parameters = inspect.signature(factory).parameters.values()
     except (TypeError, ValueError):
