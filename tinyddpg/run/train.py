@@ -434,8 +434,7 @@ def train(config: TrainConfig, out_dir: Path, resume: bool = False, show_progres
             notes = "; ".join(note for note in ("auto" if config.backend == "auto" else "", backend_note) if note)
             backend = run.agent.backend.name + (f" ({notes})" if notes else "")
             print(f"training {config.env_id} for {counted(config.steps, 'step')} (seed {config.seed}, backend {backend}, "
-                  f"{threads_text}, memory about {size_text(run.memory.total)}"
-                  f") -> {out_dir}", file=sys.stderr)
+                  f"{threads_text}, memory about {size_text(run.memory.total)}) -> {out_dir}", file=sys.stderr)
         counters = run.train(resume=resume, show_progress=show_progress)
     run.write_curve()
     return counters
