@@ -197,7 +197,9 @@ def test_the_default_thread_count_is_one_per_free_core(monkeypatch, cores, load,
     monkeypatch.setattr(threads_module.os, "cpu_count", lambda: cores)
     monkeypatch.setattr(threads_module.os, "getloadavg", lambda: (load, load, load))
     monkeypatch.setattr(threads_module, "others_running_now", lambda: others)
-    assert threads_module.free_core_threads() == (threads, f"load {load:.1f}, {others} other processes running, on {cores} cores")
+    processes, on_cores = ("1 other process" if others == 1 else f"{others} other processes"), (
+        "1 core" if cores == 1 else f"{cores} cores")  # in the right number: "1 other process", "on 1 core"
+    assert threads_module.free_core_threads() == (threads, f"load {load:.1f}, {processes} running, on {on_cores}")
 
 
 def test_a_process_that_just_started_counts_as_busy_before_the_load_average_sees_it():

@@ -283,7 +283,7 @@ def test_a_wrong_backward_fails_with_exit_1(layers, capsys, target, failing_row)
     (["no_such_module:PlainDense"], "no module 'no_such_module'"),
     (["student_layers.py:Nope"], "has no 'Nope'; it defines: BrokenTanh, DenseForgotTheBias"),
     (["student_layers.py"], "is not PATH.py:Name, PATH.py:forward,backward or module.path:Name"),
-    (["student_layers.py:NOT_A_LAYER"], "NOT_A_LAYER is a int, not a class or function"),
+    (["student_layers.py:NOT_A_LAYER"], "NOT_A_LAYER is an object of type int, not a class or function"),
     (["student_layers.py:ForwardOnly"], "ForwardOnly has no backward()"),
     (["student_layers.py:TransposedDx"],
      "TransposedDx.backward returned an array of shape (4, 5) as dx for an input of shape (5, 4)"),

@@ -149,7 +149,7 @@ def what(value) -> str:
 def build(factory, name: str, backend, rng):
     """Call the class or function with backend=, rng= where accepted and small sizes for the other arguments."""
     if not callable(factory):
-        raise UnusableCode(f"{name} is a {type(factory).__name__}, not a class or function that builds a layer")
+        raise UnusableCode(f"{name} is an object of type {type(factory).__name__}, not a class or function that builds a layer")
     try:
         parameters = inspect.signature(factory).parameters.values()
     except (TypeError, ValueError):
@@ -253,7 +253,7 @@ class FunctionPair:
     def __init__(self, forward, backward, forward_name: str, backward_name: str, input_shape, param_shapes, rng):
         for function, name in ((forward, forward_name), (backward, backward_name)):
             if not inspect.isfunction(function):
-                raise UnusableCode(f"{name} is a {type(function).__name__}, not a function; {TARGET_EXAMPLE}")
+                raise UnusableCode(f"{name} is an object of type {type(function).__name__}, not a function; {TARGET_EXAMPLE}")
         self.forward_function, self.backward_function = forward, backward
         self.forward_name, self.backward_name = forward_name, backward_name
         arguments = list(inspect.signature(forward).parameters.values())[1:]

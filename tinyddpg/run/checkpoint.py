@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import os
+import shlex
 import zipfile
 from pathlib import Path
 
@@ -56,29 +57,39 @@ def _read_checkpoint(path: Path, with_arrays: bool) -> tuple[dict[str, np.ndarra
         raise CheckpointError(f"no checkpoint at {path}: the file does not exist")
     with open(path, "rb") as file:
         if file.read(4) != ZIP_SIGNATURE:
-            raise CheckpointError(f"{path} is truncated or corrupt (it is not an .npz archive)")
+            raise damaged(path, "is truncated or corrupt (it is not an .npz archive)")
     try:
         with np.load(path, allow_pickle=False) as archive:  # an .npz reads each entry only when asked
             meta_entry = archive["meta"] if "meta" in archive.files else None
             arrays = {key: archive[key] for key in archive.files if key != "meta"} if with_arrays else {}
     except ValueError as error:
         if "allow_pickle" in str(error):
-            raise CheckpointError(f"{path} holds object arrays, which would need unpickling; refused") from None
-        raise CheckpointError(f"{path} is not a readable checkpoint ({error})") from None
+            raise damaged(path, "holds object arrays, which would need unpickling; refused") from None
+        raise damaged(path, f"is not a readable checkpoint ({error})") from None
     except (OSError, zipfile.BadZipFile, EOFError, KeyError) as error:
-        raise CheckpointError(f"{path} is truncated or corrupt ({type(error).__name__}: {error})") from None
+        raise damaged(path, f"is truncated or corrupt ({type(error).__name__}: {error})") from None
     if meta_entry is None or meta_entry.dtype.kind != "U":
-        raise CheckpointError(f"{path} is not a tinyddpg checkpoint (it has no metadata entry)")
+        raise damaged(path, "is not a tinyddpg checkpoint (it has no metadata entry)")
     try:
         meta = json.loads(str(meta_entry))
     except json.JSONDecodeError as error:
-        raise CheckpointError(f"{path} has unreadable metadata ({error})") from None
+        raise damaged(path, f"has unreadable metadata ({error})") from None
     if meta.get("format") != FORMAT_NAME:
-        raise CheckpointError(f"{path} is not a tinyddpg checkpoint (format {meta.get('format')!r})")
+        raise damaged(path, f"is not a tinyddpg checkpoint (format {meta.get('format')!r})")
     if not isinstance(meta.get("version"), int) or meta["version"] > FORMAT_VERSION:
         raise CheckpointError(f"{path} has checkpoint format version {meta.get('version')!r}, newer than this "
                               f"tinyddpg reads ({FORMAT_VERSION}); upgrade tinyddpg to load it")
     return arrays, meta
+
+
+def damaged(path: Path, problem: str) -> CheckpointError:
+    """The error for a checkpoint that cannot be read, with the way forward: put back a copy, or set the file
+    aside (nothing is deleted) and train the run again from its config.json, which a resume without a checkpoint
+    does."""
+    aside = shlex.quote(f"{path}.damaged")
+    return CheckpointError(f"{path} {problem}. Put back a copy of it if you have one, or set it aside and train the "
+                           f"run again from its start: mv {shlex.quote(str(path))} {aside} && tinyddpg train "
+                           f"--resume {shlex.quote(str(path.parent))}")
 
 
 def prefixed(prefix: str, state: dict[str, np.ndarray]) -> dict[str, np.ndarray]:

@@ -10,12 +10,14 @@ import sys
 from pathlib import Path
 
 from .. import __version__
-from ..backend import limit_blas_threads
+from ..backend import BACKEND_CHOICES, BACKEND_ENV_VAR, CUPY_INSTALL_HINT, cupy_problem
 from ..errors import ConfigError, TinyDDPGError
 from .config import PRESETS, default_text, field_help, field_names, parse_value, preset, with_overrides
+from .folder import CONFIG_FILE, RunFolderLock
 from .stats import LAST_K
 
 OPTION_ALIASES = {"env_id": ["--env"]}
+DEFAULT_PRESET = "pendulum"
 
 
 def option_name(field: str) -> str:
@@ -37,37 +39,54 @@ def settings_from(args: argparse.Namespace) -> dict[str, object]:
             if getattr(args, name, None) is not None}
 
 
+def backend_from_environment(given: dict[str, object], applies: bool = True) -> str | None:
+    """$TINYDDPG_BACKEND, checked, when --backend is not given (an explicit --backend wins); None when unset.
+    A name that is not a backend is refused; so is cupy where CuPy cannot run, when the variable applies."""
+    value = os.environ.get(BACKEND_ENV_VAR, "").strip()
+    if "backend" in given or not value:
+        return None
+    if value not in BACKEND_CHOICES:
+        raise ConfigError(f"{BACKEND_ENV_VAR}={value!r} is not a backend: set it to one of {', '.join(BACKEND_CHOICES)} "
+                          f"(export {BACKEND_ENV_VAR}=numpy), or unset it (unset {BACKEND_ENV_VAR}) to train on NumPy")
+    if applies and value == "cupy" and cupy_problem() is not None:
+        raise ConfigError(f"{BACKEND_ENV_VAR}=cupy asks for the GPU, but {cupy_problem()}. To fix: {CUPY_INSTALL_HINT} "
+                          f"(or unset {BACKEND_ENV_VAR})")
+    return value
+
+
 def command_train(args) -> int:
-    from .folder import CONFIG_FILE, RunFolderLock
-    from .memory import size_text
-    from .threads import choose_threads
-    from .train import PLOT_FILE, Run, check_new_run_folder, saved_config
+    from .train import PLOT_FILE, check_new_run_folder, quote, saved_config, train
 
     overrides = settings_from(args)
-    new_config = None if args.resume else with_overrides(preset(args.preset), overrides)
-    out_dir = Path(args.resume or args.out or f"runs/{args.preset}-seed{new_config.seed}")
-    RunFolderLock(out_dir).check_free()  # a folder another process trains in is refused first
     if args.resume:
+        beside = [option_name(n) for n in overrides if n != "steps"] + [f"--{name}" for name in ("preset", "out")
+                                                                        if getattr(args, name) is not None]
+        if beside:
+            raise ConfigError(f"--resume continues a run with its saved settings in its own folder; only --steps may "
+                              f"change (got {', '.join(beside)}): continue it with tinyddpg train --resume "
+                              f"{quote(args.resume)} [--steps N], or train a new run with other settings in another "
+                              f"folder (--out)")
+    environment_backend = backend_from_environment(overrides, applies=not args.resume)
+    backend_note = ""
+    if args.resume:
+        out_dir = Path(args.resume)
+        RunFolderLock(out_dir).check_free()  # a folder another process trains in is refused first
         config, resume = saved_config(out_dir)
-        changed = [name for name in overrides if name != "steps"]
-        if changed:
-            raise ConfigError(f"--resume continues a run with its saved settings; only --steps may change "
-                              f"(got {', '.join(option_name(n) for n in changed)})")
         config = with_overrides(config, overrides)
+        if environment_backend not in (None, config.backend):
+            backend_note = f"the run's own; {BACKEND_ENV_VAR}={environment_backend} is for new runs"
     else:
-        config, resume = new_config, False
+        if environment_backend is not None:
+            overrides["backend"], backend_note = environment_backend, f"from {BACKEND_ENV_VAR}"
+        config, resume = with_overrides(preset(args.preset or DEFAULT_PRESET), overrides), False
+        out_dir = Path(args.out or f"runs/{args.preset or DEFAULT_PRESET}-seed{config.seed}")
+        RunFolderLock(out_dir).check_free()
         check_new_run_folder(out_dir)
-    run = Run(config, out_dir)  # settings, environment, backend and memory checked; nothing written yet
-    count, why = choose_threads(args.threads, out_dir, resume)
-    threads = f"{limit_blas_threads(count)} ({why})"
-    with run.folder_lock():  # refuses a second process before anything is printed or written
-        if args.resume and not resume:
-            print(f"{out_dir} has no checkpoint yet (its run stopped before the first one): starting it over from "
-                  f"its {CONFIG_FILE}", file=sys.stderr)
-        print(f"training {config.env_id} for {config.steps:,} steps (seed {config.seed}, backend {config.backend}, "
-              f"{threads}, memory about {size_text(run.memory.total)}) -> {out_dir}", file=sys.stderr)
-        run.train(resume=resume, show_progress=not args.quiet)
-    run.write_curve()
+    if args.resume and not resume:
+        print(f"{out_dir} has no checkpoint yet (its run stopped before the first one): starting it over from "
+              f"its {CONFIG_FILE}", file=sys.stderr)
+    train(config, out_dir, resume=resume, show_progress=not args.quiet, threads=args.threads,
+          backend_note=backend_note)
     print(f"done: log {out_dir / 'progress.csv'}, checkpoint {out_dir / 'checkpoint.npz'}, "
           f"curve {out_dir / PLOT_FILE}", file=sys.stderr)
     return 0
@@ -75,13 +94,14 @@ def command_train(args) -> int:
 
 def command_evaluate(args) -> int:
     from .envs import make_env
+    from .progress import counted
     from .render import record_gif
     from .train import evaluate, load_agent
 
     agent, config = load_agent(args.run)
     returns = evaluate(agent, make_env(config.env_id), args.episodes, config.seed)
-    print(f"{config.env_id}: mean return {returns.mean():.1f} ± {returns.std():.1f} over {args.episodes} "
-          f"noise-free episodes (min {returns.min():.1f}, max {returns.max():.1f})")
+    print(f"{config.env_id}: mean return {returns.mean():.1f} ± {returns.std():.1f} over "
+          f"{counted(args.episodes, 'noise-free episode')} (min {returns.min():.1f}, max {returns.max():.1f})")
     if args.gif:
         frames = record_gif(agent, config.env_id, Path(args.gif), config.seed)
         print(f"animation of one episode ({frames} frames) written to {args.gif}")
@@ -133,8 +153,14 @@ def command_gradcheck(args) -> int:
 def command_sweep(args) -> int:
     from .sweep import make_spec, run_sweep
 
-    spec = make_spec(args.preset, args.seeds, args.set, fixed=settings_from(args))
-    run_sweep(spec, Path(args.out), workers=args.workers, ray_address=args.ray, last_k=args.last_k)
+    fixed = settings_from(args)
+    swept = {text.partition("=")[0].strip() for text in args.set}
+    environment_backend = backend_from_environment({**fixed, **dict.fromkeys(swept)})
+    if environment_backend is not None:
+        fixed["backend"] = environment_backend
+    spec = make_spec(args.preset, args.seeds, args.set, fixed=fixed)
+    run_sweep(spec, Path(args.out), workers=args.workers, ray_address=args.ray, threads=args.threads, quiet=args.quiet,
+              last_k=args.last_k)
     return 0
 
 
@@ -207,7 +233,7 @@ def build_parser() -> argparse.ArgumentParser:
                                 description="Train DDPG on a gymnasium environment. Progress goes to stderr; "
                                             "the run folder gets config.json, progress.csv, checkpoint.npz and "
                                             "curve.png. Ctrl-C saves a checkpoint and tells how to resume.")
-    train.add_argument("--preset", choices=sorted(PRESETS), default="pendulum", help="starting settings (default: pendulum)")
+    train.add_argument("--preset", choices=sorted(PRESETS), help=f"starting settings (default: {DEFAULT_PRESET})")
     train.add_argument("--out", metavar="DIR", help="run folder (default: runs/<preset>-seed<seed>)")
     train.add_argument("--resume", metavar="DIR", help="continue the run in DIR from its checkpoint (only --steps may change)")
     train.add_argument("--quiet", action="store_true", help="no progress line")
@@ -255,6 +281,9 @@ def build_parser() -> argparse.ArgumentParser:
                             f"finished sweep again with another K to rewrite its summaries without training")
     sweep.add_argument("--ray", metavar="ADDRESS", help="run on the Ray cluster at ADDRESS ('auto', 'ray://host:10001', "
                                                      "or 'local' to start one here) instead of local workers")
+    sweep.add_argument("--quiet", action="store_true", help="no line per finished run (failures still show)")
+    sweep.add_argument("--threads", type=positive_int("--threads 1"), metavar="N", default=1,
+                       help="BLAS threads of each run (default 1: the cores are filled by runs side by side)")
     add_setting_options(sweep, exclude=("seed",))
     sweep.set_defaults(handler=command_sweep)
 

@@ -5,41 +5,55 @@ discounted return (value_estimate.py) on a third."""
 
 from __future__ import annotations
 
-import json
+import dataclasses
+import textwrap
 from pathlib import Path
 
 import numpy as np
 
 from ..errors import ConfigError
-from .config import DDPG_SETTINGS, TD3_SETTINGS
+from .config import DDPG_SETTINGS, TD3_SETTINGS, TrainConfig
+from .folder import CONFIG_FILE
+from .progress import counted
 from .runlog import LOG_FILE, read_log
 from .stats import bootstrap_interval, iqm
 
 IGNORED_FOR_GROUPING = ("seed",)
+LEGEND_WIDTH = 60  # characters per legend line: a longer label wraps instead of pushing the axes off the figure
 
 
 def find_runs(paths) -> list[Path]:
-    """Run folders (holding progress.csv) among paths, looking one and two levels down (sweeps)."""
+    """Run folders (holding progress.csv) among paths, each once: a path that is one, or every one at any depth
+    below it (a sweep, a folder of sweeps)."""
     runs = []
     for path in map(Path, paths):
         if (path / LOG_FILE).exists():
-            runs.append(path)
+            found = [path]
         else:
-            found = sorted(p.parent for p in list(path.glob(f"*/{LOG_FILE}")) + list(path.glob(f"*/*/{LOG_FILE}")))
+            found = sorted(log.parent for log in path.rglob(LOG_FILE)) if path.is_dir() else []
             if not found:
                 what = ("does not exist" if not path.exists() else "is a file, not a run folder" if not path.is_dir()
                         else f"holds no run (no {LOG_FILE} in it or its subfolders)")
                 raise ConfigError(f"{path} {what}; give run folders (tinyddpg train --out DIR writes one) or a sweep "
                                   f"folder")
-            runs.extend(found)
+        runs.extend(run for run in found if run not in runs)
     return runs
+
+
+def run_config(run_dir: Path) -> dict:
+    """The run's config flattened to name -> value, every setting there (one its tinyddpg version did not save
+    yet has its default); {} when the folder has no readable config."""
+    try:
+        config = dataclasses.asdict(TrainConfig.from_json((run_dir / CONFIG_FILE).read_text()))
+    except (OSError, ValueError, KeyError, TypeError):
+        return {}
+    flat = {**{k: v for k, v in config.items() if k != "agent"}, **config["agent"]}
+    return {k: (tuple(v) if isinstance(v, list) else v) for k, v in flat.items()}
 
 
 def run_setting(run_dir: Path) -> dict:
     """The run's config flattened to name -> value, without the seed."""
-    config = json.loads((run_dir / "config.json").read_text()) if (run_dir / "config.json").exists() else {}
-    flat = {**{k: v for k, v in config.items() if k != "agent"}, **config.get("agent", {})}
-    return {k: (tuple(v) if isinstance(v, list) else v) for k, v in flat.items() if k not in IGNORED_FOR_GROUPING}
+    return {k: v for k, v in run_config(run_dir).items() if k not in IGNORED_FOR_GROUPING}
 
 
 def group_runs(run_dirs: list[Path]) -> dict[str, list[Path]]:
@@ -107,22 +121,23 @@ def plot_runs(paths, output: Path, title: str | None = None, band: str = "minmax
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    groups = {label: [read_log(run / LOG_FILE) for run in runs] for label, runs in group_runs(find_runs(paths)).items()}
+    grouped = group_runs(find_runs(paths))
+    groups = {label: [read_log(run / LOG_FILE) for run in runs] for label, runs in grouped.items()}
     measured = any(row.get("value_true") for logs in groups.values() for rows in logs for row in rows)
     figure, axes = plt.subplots(3 if measured else 2, 1, figsize=(8, 11 if measured else 8), sharex=True)
     returns_axis, loss_axis = axes[0], axes[1]
     q_axis = loss_axis.twinx()
     for index, (label, logs) in enumerate(groups.items()):
         color = f"C{index % 10}"
-        name = f"{label} ({len(logs)} seed{'s' if len(logs) > 1 else ''})"
+        name = textwrap.fill(f"{label} ({runs_text(grouped[label])})", LEGEND_WIDTH)
         _draw(returns_axis, [column(rows, "eval_return_mean") for rows in logs], color, name, band=band)
         _draw(loss_axis, [column(rows, "critic_loss") for rows in logs], color, f"critic loss, {label}")
         _draw(q_axis, [column(rows, "mean_q") for rows in logs], color, f"mean Q, {label}", linestyle="--")
-        if measured:
+        if measured:  # in each setting's colour, as in the legend above
             _draw(axes[2], [column(rows, "value_estimate") for rows in logs], color, f"estimate Q(s, mu(s)), {label}")
             _draw(axes[2], [column(rows, "value_true") for rows in logs], color, f"true return, {label}", linestyle=":")
     returns_axis.set_ylabel("evaluation return (noise off)")
-    returns_axis.set_title(title or default_title(groups, band))
+    returns_axis.set_title(title or default_title(grouped, band))
     if returns_axis.get_legend_handles_labels()[0]:
         returns_axis.legend(loc="lower right", fontsize="small")
     else:
@@ -135,7 +150,6 @@ def plot_runs(paths, output: Path, title: str | None = None, band: str = "minmax
     if measured:
         axes[2].set_ylabel("value over evaluation states")
         axes[2].set_title("critic's estimate (solid) vs true discounted return (dotted)", fontsize="medium")
-        axes[2].legend(loc="upper left", fontsize="x-small")
         axes[2].grid(alpha=0.3)
     axes[-1].set_xlabel("environment steps")
     figure.tight_layout()
@@ -145,7 +159,16 @@ def plot_runs(paths, output: Path, title: str | None = None, band: str = "minmax
     return output
 
 
+def runs_text(runs: list[Path]) -> str:
+    """How many runs a curve averages: "3 seeds", "1 seed", or "2 runs of seed 0" when seeds repeat."""
+    seeds = sorted({run_config(run).get("seed") for run in runs}, key=str)
+    if len(seeds) == len(runs):
+        return counted(len(runs), "seed")
+    return f"{counted(len(runs), 'run')} of {'seed' if len(seeds) == 1 else 'seeds'} {', '.join(map(str, seeds))}"
+
+
 def default_title(groups: dict[str, list[Path]], band: str = "minmax") -> str:
+    """The plot's title from the run folders of each curve."""
     runs = [run for group in groups.values() for run in group]
     if len(runs) == 1:
         return f"tinyddpg learning curve of one run: {runs[0]}"

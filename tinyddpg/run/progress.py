@@ -114,3 +114,10 @@ def duration(seconds: float) -> str:
     minutes, secs = divmod(int(seconds), 60)
     hours, minutes = divmod(minutes, 60)
     return f"{hours}h{minutes:02d}m" if hours else f"{minutes}m{secs:02d}s"
+
+
+def counted(n: int, noun: str) -> str:
+    """"1 seed", "2 seeds", "10,000 steps": a count with its noun in the right number (nouns plural in -s; "process"
+    becomes "processes")."""
+    plural = noun + ("es" if noun.endswith("s") else "s")
+    return f"{n:,} {noun if n == 1 else plural}"

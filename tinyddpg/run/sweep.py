@@ -27,6 +27,7 @@ import math
 import multiprocessing
 import os
 import signal
+import socket
 import sys
 import time
 import traceback
@@ -35,13 +36,12 @@ from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from dataclasses import dataclass
 from pathlib import Path
 
-from threadpoolctl import threadpool_limits
-
 from ..errors import ConfigError, TinyDDPGError
 from .checkpoint import CHECKPOINT_FILE, read_checkpoint_meta
 from .config import TrainConfig, did_you_mean, field_names, parse_value, preset, validate, with_overrides
 from .envs import env_spec, make_env
 from .plot import plot_runs
+from .progress import counted
 from .runlog import LOG_FILE, logged_steps_per_s, read_log
 from .stats import LAST_K, SETTING_COLUMNS, last_k_column, run_scores, setting_summaries, settings_table
 from .train import CONFIG_FILE, PLOT_FILE, TrainingInterrupted, train
@@ -54,6 +54,8 @@ RAY_RETRIES = 3  # Ray re-runs a task whose worker or node died; the task then r
 # on --workers or Ray (OpenBLAS with 2 threads sums batch-256 products in another order than with 1, and on a busy
 # machine its threads wait on each other: about 10x slower than 1 thread in our measurement).
 BLAS_THREADS = 1
+RAY_CLIENT_PORT = 10001  # Ray Client's default port
+RAY_CLIENT_PROBE_S = 5.0
 
 
 class SweepFailed(TinyDDPGError):
@@ -185,6 +187,9 @@ def claim_folder(spec: SweepSpec, out_dir: Path) -> None:
     """Write the spec to out_dir/sweep.json, or check that the sweep already there is the same one."""
     out_dir, text = Path(out_dir), spec.to_json()
     spec_path = out_dir / SPEC_FILE
+    if out_dir.exists() and not out_dir.is_dir():
+        raise ConfigError(f"--out {out_dir} is a file, not a folder; give a folder for the sweep (a new one, or the "
+                          f"folder of the sweep to resume), e.g. --out sweeps/batch")
     if spec_path.exists():
         if json.dumps(json.loads(spec_path.read_text())) != text:  # the order of the --set options counts too
             raise ConfigError(f"{out_dir} holds a different sweep (see {spec_path}); run it with the same --preset, "
@@ -207,15 +212,16 @@ def _text(value) -> str:
 
 
 # --- one run, in a worker process or a Ray task ---------------------------------------------------------------
-def run_one(run: SweepRun) -> RunResult:
-    """Skip, resume or start the run; never raises (a failure comes back as RunResult.error)."""
-    threadpool_limits(BLAS_THREADS)
+def run_one(run: SweepRun, threads: int = BLAS_THREADS) -> RunResult:
+    """Skip, resume or start the run with `threads` BLAS threads; never raises (a failure comes back as
+    RunResult.error)."""
     try:
         step = _checkpoint_step(run) if (run.run_dir / CHECKPOINT_FILE).exists() else None
         if step is not None and step >= run.config.steps:
             return summarize(run, "skipped", step)
         # never checkpointed: start over (train rewrites config.json and progress.csv); else resume
-        counters = train(run.config, run.run_dir, resume=step is not None, show_progress=False)  # and curve.png
+        counters = train(run.config, run.run_dir, resume=step is not None, show_progress=False, threads=threads,
+                         announce=False)  # and curve.png
         return summarize(run, "trained" if step is None else "resumed", counters.step)
     except TrainingInterrupted as stop:  # Ctrl-C: the checkpoint is saved
         reason = str(stop).split(";")[0]
@@ -244,28 +250,28 @@ def summarize(run: SweepRun, action: str, steps: int) -> RunResult:
                      steps_per_s=round(speed, 1) if math.isfinite(speed) else None)
 
 
-def _init_worker() -> None:
+def _init_worker(threads: int) -> None:
     """Runs in each new local worker: Ctrl-C is left to the training loop (which saves and stops), and BLAS
-    libraries loaded later get the same thread limit as those already loaded (limited in run_one)."""
+    libraries loaded later get the same thread limit as those already loaded (limited by train)."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     for variable in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
-        os.environ[variable] = str(BLAS_THREADS)
+        os.environ[variable] = str(threads)
 
 
 # --- executing the runs ---------------------------------------------------------------------------------------
 Report = Callable[[SweepRun, RunResult], None]
 
 
-def run_local(runs: list[SweepRun], workers: int, report: Report) -> None:
-    """Runs in `workers` spawned processes. Only as many runs are handed out as there are workers, so that after
-    a Ctrl-C no queued run starts."""
+def run_local(runs: list[SweepRun], workers: int, threads: int, report: Report) -> None:
+    """Runs in `workers` spawned processes, each run with `threads` BLAS threads. Only as many runs are handed out
+    as there are workers, so that after a Ctrl-C no queued run starts."""
     context = multiprocessing.get_context("spawn")
     waiting, running = iter(runs), {}
-    with ProcessPoolExecutor(workers, mp_context=context, initializer=_init_worker) as pool:
+    with ProcessPoolExecutor(workers, mp_context=context, initializer=_init_worker, initargs=(threads,)) as pool:
 
         def hand_out() -> None:
             for run in itertools.islice(waiting, workers - len(running)):
-                running[pool.submit(run_one, run)] = run
+                running[pool.submit(run_one, run, threads)] = run
 
         def collect(futures) -> None:
             for future in futures:
@@ -287,17 +293,38 @@ def run_local(runs: list[SweepRun], workers: int, report: Report) -> None:
             raise
 
 
-def run_ray(runs: list[SweepRun], address: str, report: Report) -> None:
-    """Runs as Ray tasks (one CPU each) on the cluster at address ("auto", "ray://host:10001", or "local" for a
-    new one on this machine); a Ray already initialized in this process is used as it is."""
+def connect_ray(address: str) -> None:
+    """Join the Ray cluster at address ("auto", "ray://host:10001", or "local" for a new one on this machine),
+    or ConfigError in one line saying what to do; a Ray already initialized in this process is used as it is.
+    A Ray Client address is first probed for RAY_CLIENT_PROBE_S (Ray's own client retries for half a minute)."""
     try:
         import ray
     except ImportError:
         raise ConfigError("--ray needs Ray: pip install 'tinyddpg[ray]'") from None
-    if not ray.is_initialized():
+    if ray.is_initialized():
+        return
+    fix = ("check the address, start the cluster (ray start --head, on its head node), or run without --ray on "
+           "local workers")
+    if address.startswith("ray://"):
+        host, _, port = address.removeprefix("ray://").partition(":")
+        try:
+            socket.create_connection((host, int(port or RAY_CLIENT_PORT)), timeout=RAY_CLIENT_PROBE_S).close()
+        except (OSError, ValueError) as error:
+            raise ConfigError(f"--ray {address}: no Ray cluster answers there within {RAY_CLIENT_PROBE_S:g} s "
+                              f"({type(error).__name__}: {error}); {fix}") from None
+    try:
         ray.init(address=address)
+    except (ConnectionError, RuntimeError, ValueError) as error:
+        reason = str(error).splitlines()[0] if str(error) else type(error).__name__
+        raise ConfigError(f"--ray {address}: could not join a Ray cluster ({reason}); {fix}") from None
+
+
+def run_ray(runs: list[SweepRun], threads: int, report: Report) -> None:
+    """Runs as Ray tasks (one CPU each, `threads` BLAS threads) on the cluster connect_ray joined."""
+    import ray
+
     task = ray.remote(num_cpus=1, max_retries=RAY_RETRIES)(run_one)
-    pending = {task.remote(run): run for run in runs}
+    pending = {task.remote(run, threads): run for run in runs}
     try:
         while pending:
             [ready], _ = ray.wait(list(pending), num_returns=1)
@@ -314,21 +341,25 @@ def run_ray(runs: list[SweepRun], address: str, report: Report) -> None:
 
 
 def run_sweep(spec: SweepSpec, out_dir: Path, workers: int | None = None, ray_address: str | None = None,
-              last_k: int = LAST_K) -> list[RunResult]:
-    """Run (or resume) every run of the sweep, then write DIR/summary.csv, DIR/summary_settings.csv (each run
-    scored also by the mean of its last `last_k` evaluations) and DIR/curve.png.
+              threads: int = BLAS_THREADS, quiet: bool = False, last_k: int = LAST_K) -> list[RunResult]:
+    """Run (or resume) every run of the sweep, each with `threads` BLAS threads, then write DIR/summary.csv,
+    DIR/summary_settings.csv (each run scored also by the mean of its last `last_k` evaluations) and
+    DIR/curve.png.
 
-    Progress goes to stderr, the per-setting table to stdout; raises SweepFailed (after writing the summary) if
-    some runs failed."""
+    Progress goes to stderr (with quiet, only the start, the failures and the end), the per-setting table to
+    stdout; raises SweepFailed (after writing the summary) if some runs failed."""
     out_dir = Path(out_dir).absolute()  # Ray workers do not share this process's working directory
     if workers is not None and (workers < 1 or ray_address):
         raise ConfigError(f"--workers {workers}: must be >= 1" if workers < 1 else
                           "--workers is for local runs; on Ray the cluster's CPUs decide how many run at once")
     runs = plan_runs(spec, out_dir)
+    if ray_address:
+        connect_ray(ray_address)
     claim_folder(spec, out_dir)
     workers = min(workers or os.cpu_count() or 1, len(runs))
     where = f"on Ray ({ray_address})" if ray_address else f"in {workers} local worker process{'es' if workers > 1 else ''}"
-    print(f"sweep: {len(runs)} runs ({len(runs) // len(spec.seeds)} settings x {len(spec.seeds)} seeds) {where} "
+    settings = counted(len(runs) // len(spec.seeds), "setting")
+    print(f"sweep: {counted(len(runs), 'run')} ({settings} x {counted(len(spec.seeds), 'seed')}) {where} "
           f"-> {out_dir}", file=sys.stderr)
     start, results = time.perf_counter(), {}
 
@@ -341,14 +372,15 @@ def run_sweep(spec: SweepSpec, out_dir: Path, workers: int | None = None, ray_ad
                        f"final {result.final_eval_return:.1f}, best {result.best_eval_return:.1f}")
             speed = "" if result.steps_per_s is None else f", {result.steps_per_s:,.0f} steps/s"
             outcome = f"{result.action}, {returns}{speed}"
-        print(f"[{len(results)}/{len(runs)} {_clock(time.perf_counter() - start)}] "
-              f"{run.run_dir.relative_to(out_dir)}: {outcome}", file=sys.stderr)
+        if not quiet or result.error:
+            print(f"[{len(results)}/{len(runs)} {_clock(time.perf_counter() - start)}] "
+                  f"{run.run_dir.relative_to(out_dir)}: {outcome}", file=sys.stderr)
 
     try:
         if ray_address:
-            run_ray(runs, ray_address, report)
+            run_ray(runs, threads, report)
         else:
-            run_local(runs, workers, report)
+            run_local(runs, workers, threads, report)
     except KeyboardInterrupt:
         finished = sum(1 for r in results.values() if not r.error)
         print(f"sweep interrupted: {finished} of {len(runs)} runs finished; run the same command again to resume "

@@ -15,6 +15,7 @@ import time
 from pathlib import Path
 
 from . import checkpoint as ckpt
+from .progress import counted
 
 
 def free_core_threads() -> tuple[int, str]:
@@ -29,7 +30,8 @@ def free_core_threads() -> tuple[int, str]:
         return 1, "one, as the load is unknown here"
     others = others_running_now()
     busy = max(load, others)
-    return max(1, min(cores, round(cores - busy))), f"load {load:.1f}, {others} other processes running, on {cores} cores"
+    return max(1, min(cores, round(cores - busy))), (f"load {load:.1f}, {counted(others, 'other process')} running, "
+                                                   f"on {counted(cores, 'core')}")
 
 
 def others_running_now(samples: int = 5, interval_s: float = 0.02) -> int:

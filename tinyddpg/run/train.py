@@ -24,7 +24,9 @@ from __future__ import annotations
 
 import math
 import os
+import shlex
 import signal
+import sys
 import time
 from collections.abc import Callable
 from contextlib import contextmanager
@@ -34,18 +36,18 @@ from pathlib import Path
 import numpy as np
 
 from ..agent import DDPG
-from ..backend import get_backend, make_rng
+from ..backend import get_backend, limit_blas_threads, make_rng
 from ..buffer import ReplayBuffer
 from ..errors import CheckpointError, ConfigError, NumericalError, TinyDDPGError
 from . import checkpoint as ckpt
 from .config import TrainConfig, validate
 from .envs import EVAL_STREAM, TRAIN_STREAM, env_spec, episode_seed, make_env
 from .folder import CONFIG_FILE, RunFolderLock, run_folder_problem
-from .memory import OutOfMemory, available_bytes, check_fits, estimate
-from .progress import Progress
+from .memory import OutOfMemory, available_bytes, check_fits, estimate, size_text
+from .progress import Progress, counted
 from .runlog import LOG_FILE, RunLog
 from .tensorboard import TensorBoardLog
-from .threads import blas_threads
+from .threads import blas_threads, choose_threads
 from .value_estimate import EvaluationEpisodes
 
 PLOT_FILE = "curve.png"
@@ -67,6 +69,11 @@ class Counters:
     step: int = 0  # environment steps taken
     episode: int = 0  # episodes finished
     evaluations: int = 0
+
+    def __str__(self) -> str:
+        """ "1,200 steps, 6 episodes, 1 evaluation" """
+        return ", ".join(counted(n, noun) for n, noun in ((self.step, "step"), (self.episode, "episode"),
+                                                           (self.evaluations, "evaluation")))
 
 
 def play_episode(agent: DDPG, env, seed: int, after_step: Callable | None = None) -> float:
@@ -410,12 +417,48 @@ def stop_signals():
             signal.signal(s, h)
 
 
-def train(config: TrainConfig, out_dir: Path, resume: bool = False, show_progress: bool = True) -> Counters:
-    """Train (or, with resume, continue) the run in out_dir, then draw its curve.png; returns its counters."""
-    run = Run(config, out_dir)
-    counters = run.train(resume=resume, show_progress=show_progress)
+def train(config: TrainConfig, out_dir: Path, resume: bool = False, show_progress: bool = True,
+          threads: int | None = None, announce: bool = True, backend_note: str = "") -> Counters:
+    """Train (or, with resume, continue) the run in out_dir, then draw its curve.png; returns its counters.
+
+    Sets this process's BLAS thread count first (threads.choose_threads: `threads` if given, else the resumed
+    run's own count, else one per free core) and, with announce, says on stderr what it trains, where, and with
+    which backend, thread count and memory estimate (the command line's start line; backend_note says why that
+    backend, in brackets after it)."""
+    run = Run(config, out_dir)  # settings, environment, backend and memory checked; nothing written yet
+    if resume:
+        check_resumable(config, Path(out_dir))
+    count, why = choose_threads(threads, Path(out_dir), resume)
+    threads_text = f"{limit_blas_threads(count)} ({why})"
+    with run.folder_lock():  # refuses a second process before anything is printed or written
+        if announce:
+            notes = "; ".join(note for note in ("auto" if config.backend == "auto" else "", backend_note) if note)
+            backend = run.agent.backend.name + (f" ({notes})" if notes else "")
+            print(f"training {config.env_id} for {counted(config.steps, 'step')} (seed {config.seed}, backend {backend}, "
+                  f"{threads_text}, memory about {size_text(run.memory.total)}) -> {out_dir}", file=sys.stderr)
+        counters = run.train(resume=resume, show_progress=show_progress)
     run.write_curve()
     return counters
+
+
+def check_resumable(config: TrainConfig, out_dir: Path) -> None:
+    """ConfigError, before anything is written, when a resume of the run in out_dir would not continue it: fewer
+    steps than it has done, or its log gone (a new one would silently lack the steps done)."""
+    done = ckpt.read_checkpoint_meta(out_dir / ckpt.CHECKPOINT_FILE)["counters"]["step"]
+    if config.steps < done:
+        raise ConfigError(f"steps={config.steps:,} is fewer than the {done:,} steps the run in {out_dir} has done "
+                          f"already; continue it with more, e.g. tinyddpg train --resume {quote(out_dir)} --steps "
+                          f"{2 * done}")
+    log = out_dir / LOG_FILE
+    if done > 0 and not log.exists():
+        raise ConfigError(f"{log} is missing, so the resumed run's log would lack its first {done:,} steps; put it "
+                          f"back, or continue with a log that starts at step {done:,}: touch {quote(log)} && "
+                          f"tinyddpg train --resume {quote(out_dir)} --steps {config.steps}")
+
+
+def quote(path: Path) -> str:
+    """A path as a shell word, so a suggested command works when copied (spaces, quotes)."""
+    return shlex.quote(str(path))
 
 
 def check_new_run_folder(out_dir: Path) -> None:
