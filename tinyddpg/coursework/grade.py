@@ -1,0 +1,141 @@
+"""`tinyddpg grade DIR`: grade an assignment folder part by part, each part in a process of its own under a time
+limit, with the engine's own code standing in for every other part; then two short training runs with all of the
+student's parts. Points per part are split evenly over its checks.
+
+Exit status: 0 full marks, 1 graded with points lost, 2 nothing graded (the folder or an option is unusable).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from ..errors import ConfigError
+from .assignment import read_manifest
+from .parts import PARTS_BY_NAME, TRAINING_BANDIT_POINTS, TRAINING_PENDULUM_POINTS
+
+TRAINING_PARTS = {"training_bandit": TRAINING_BANDIT_POINTS, "training_pendulum": TRAINING_PENDULUM_POINTS}
+TRAINING_TIME_FACTOR = 10  # a training part may run this many times the per-part time limit
+ENGINE_ROOT = Path(__file__).resolve().parent.parent.parent  # the folder holding this tinyddpg package
+
+
+@dataclass
+class PartResult:
+    number: int
+    name: str
+    max_points: int
+    checks: list[dict] = field(default_factory=list)  # {"title", "passed", "message"}
+    seconds: float = 0.0
+
+    @property
+    def points(self) -> float:
+        passed = sum(check["passed"] for check in self.checks)
+        return round(self.max_points * passed / len(self.checks), 2) if self.checks else 0.0
+
+    @property
+    def where(self) -> str:
+        part = PARTS_BY_NAME.get(self.name)
+        return f"{part.function.replace(':', ': ')}; read {part.guide}" if part else "all of your parts together"
+
+
+def grade_part(folder: Path, number: int, name: str, max_points: int, timeout: float) -> PartResult:
+    """Run one part's checks in a child process; a timeout or a crash costs the part, never the grader."""
+    result = PartResult(number, name, max_points)
+    start = time.monotonic()
+    with tempfile.TemporaryDirectory() as scratch:
+        output = Path(scratch) / "result.json"
+        env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ENGINE_ROOT), os.environ.get("PYTHONPATH", "")]),
+               "OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
+        command = [sys.executable, "-m", "tinyddpg.coursework.run_part", str(folder.resolve()), name, str(output)]
+        try:
+            process = subprocess.run(command, cwd=scratch, env=env, capture_output=True, text=True, timeout=timeout)
+        except subprocess.TimeoutExpired:
+            result.checks = [{"title": "finishes in time", "passed": False,
+                              "message": f"stopped after {timeout:g} s: an endless loop, or far too slow"}]
+        else:
+            if output.is_file():
+                result.checks = json.loads(output.read_text())
+            else:
+                last = (process.stderr.strip().splitlines() or ["no message"])[-1]
+                result.checks = [{"title": "the part's process finishes", "passed": False,
+                                  "message": f"it ended with exit status {process.returncode} and no result: {last}"}]
+    result.seconds = time.monotonic() - start
+    return result
+
+
+def chosen_parts(folder: Path, parts: str | None, training: bool) -> list[tuple[str, int]]:
+    """(name, points) of the parts to grade, in the assignment's order, the training parts last."""
+    assigned = read_manifest(folder)
+    names = assigned if parts is None else [name.strip() for name in parts.split(",") if name.strip()]
+    unknown = [name for name in names if name not in assigned and name not in TRAINING_PARTS]
+    if unknown or not names:
+        raise ConfigError(f"--parts {parts!r}: {', '.join(unknown) or 'no part given'} is not a part of this assignment; "
+                          f"choose from {', '.join([*assigned, *TRAINING_PARTS])}, e.g. --parts {assigned[0]}")
+    chosen = [(name, PARTS_BY_NAME[name].points) for name in names if name in PARTS_BY_NAME]
+    wanted_training = [name for name in TRAINING_PARTS if name in names or (parts is None and training)]
+    return chosen + [(name, TRAINING_PARTS[name]) for name in wanted_training]
+
+
+def grade(folder: Path, parts: str | None = None, timeout: float = 60.0, training: bool = True,
+          progress=None) -> list[PartResult]:
+    """Grade the chosen parts of the assignment in folder; progress(result) is called after each part."""
+    results = []
+    for number, (name, points) in enumerate(chosen_parts(folder, parts, training), start=1):
+        limit = timeout * (TRAINING_TIME_FACTOR if name in TRAINING_PARTS else 1)
+        results.append(grade_part(folder, number, name, points, limit))
+        if progress is not None:
+            progress(results[-1])
+    return results
+
+
+def part_report(result: PartResult) -> str:
+    status = "ok" if result.points == result.max_points else "LOST POINTS"
+    lines = [f"{result.number:>2}. {result.name:<22} {result.points:>6g} / {result.max_points:<3} {status}  "
+             f"({result.where}; {result.seconds:.1f} s)"]
+    for check in result.checks:
+        mark = "pass" if check["passed"] else "FAIL"
+        lines.append(f"      {mark}  {check['title']}" + ("" if check["passed"] else f"\n            {check['message']}"))
+    return "\n".join(lines)
+
+
+def total_line(results: list[PartResult]) -> str:
+    score, best = sum(r.points for r in results), sum(r.max_points for r in results)
+    return f"Total: {score:g} / {best} points ({sum(r.seconds for r in results):.0f} s)"
+
+
+def gradescope_results(results: list[PartResult], seconds: float) -> dict:
+    """Gradescope's results.json: a score per test (one test per part) with its output; the total is their sum."""
+    return {
+        "score": round(sum(r.points for r in results), 2),
+        "execution_time": round(seconds),
+        "output": total_line(results),
+        "tests": [{"name": f"{r.number}. {r.name}", "number": str(r.number), "score": r.points,
+                   "max_score": r.max_points, "status": "passed" if r.points == r.max_points else "failed",
+                   "output": part_report(r)} for r in results],
+    }
+
+
+def write_json_atomically(path: Path, data: dict) -> None:
+    partial = path.with_name(path.name + ".partial")
+    partial.write_text(json.dumps(data, indent=2) + "\n")
+    partial.replace(path)
+
+
+def grade_command(folder: Path, parts: str | None, timeout: float, training: bool, gradescope: Path | None) -> int:
+    """The CLI: print each part's report as it is graded, the total, and optionally write results.json."""
+    chosen_parts(folder, parts, training)  # unusable input is refused before any work starts
+    start = time.monotonic()
+    print(f"grading {folder} (time limit {timeout:g} s a part, {timeout * TRAINING_TIME_FACTOR:g} s a training run)",
+          flush=True)
+    results = grade(folder, parts, timeout, training, progress=lambda r: print(part_report(r), flush=True))
+    print(total_line(results))
+    if gradescope is not None:
+        write_json_atomically(gradescope, gradescope_results(results, time.monotonic() - start))
+        print(f"Gradescope results written to {gradescope}")
+    return 0 if all(r.points == r.max_points for r in results) else 1
