@@ -229,6 +229,19 @@ def td_target_ignores_online_networks():
     close("y after moving the online networks", agent.td_target(batch), y, tolerance=1e-14)
 
 
+@check("td_target", "a' comes from self.target_action(s') and Q' from self.target_q(s', a') (where TD3 changes them)")
+def td_target_uses_target_action_and_target_q():
+    agent, batch = agent_and_batch()
+    smoothed, asked = np.full((12, 2), 0.25), []
+    agent.target_action = lambda next_obs: smoothed
+    agent.target_q = lambda next_obs, next_action: asked.append(next_action) or np.arange(12.0)
+    y = agent.td_target(batch)
+    if len(asked) != 1 or asked[0] is not smoothed:
+        raise Mismatch("one call target_q(s', target_action(s'))", f"{len(asked)} calls of target_q with other actions"
+                       if asked else "no call of target_q")
+    close("y", y, batch.reward + 0.99 * (1.0 - batch.terminated) * np.arange(12.0))
+
+
 @check("critic_gradients", "gradient check of L_Q = mean((Q(s, a) - y)^2) for every critic parameter")
 def critic_gradients():
     gradients_match(critic_loss_report(*agent_and_batch()))
@@ -392,22 +405,18 @@ def ou_returns_copy():
 
 
 # --- TD3's three fixes --------------------------------------------------------------------------------------------
-@check("td3_clipped_double_q", "with twin critics, y = r + gamma (1 - terminated) min(Q1'(s', a'), Q2'(s', a'))")
+@check("td3_clipped_double_q", "one critic: Q'(s', a') = Q_target(s', a'), shape (B,)")
+def td3_single_target_critic():
+    agent, batch = agent_and_batch()
+    close("Q'(s', a')", agent.target_q(batch.next_obs, batch.action), agent.critic_target.forward(batch.next_obs, batch.action))
+
+
+@check("td3_clipped_double_q", "twin critics: Q'(s', a') = min(Q1_target(s', a'), Q2_target(s', a')), row by row")
 def td3_min_of_two_targets():
-    agent, batch = agent_and_batch(twin_critics=True, gamma=0.9)
-    perturb(agent.critic2_target, 0.5, 6)  # the two targets now disagree, each side of the other on some rows
-    next_action = agent.actor_target.forward(batch.next_obs)
-    q1, q2 = (critic.forward(batch.next_obs, next_action) for critic in agent.critic_targets)
-    close("y", agent.td_target(batch), batch.reward + 0.9 * (1.0 - batch.terminated) * np.minimum(q1, q2))
-
-
-@check("td3_clipped_double_q", "the target action comes from self.target_action(s') (where TD3's smoothing lives)")
-def td3_uses_target_action():
     agent, batch = agent_and_batch(twin_critics=True)
-    smoothed = np.full((12, 2), 0.25)
-    agent.target_action = lambda next_obs: smoothed
-    q1, q2 = (critic.forward(batch.next_obs, smoothed) for critic in agent.critic_targets)
-    close("y", agent.td_target(batch), batch.reward + 0.99 * (1.0 - batch.terminated) * np.minimum(q1, q2))
+    perturb(agent.critic2_target, 0.5, 6)  # the two targets now disagree, each the smaller on some rows
+    q1, q2 = (critic.forward(batch.next_obs, batch.action) for critic in agent.critic_targets)
+    close("Q'(s', a')", agent.target_q(batch.next_obs, batch.action), np.minimum(q1, q2))
 
 
 @check("td3_target_smoothing", "with target_noise = 0, a' = mu'(s') exactly")

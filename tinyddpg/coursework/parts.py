@@ -2,8 +2,8 @@
 
 A part is one function of the engine (`module.py:Class.method` or `module.py:function`). `tinyddpg assignment
 new` replaces the body of each chosen part's function by a stub; `tinyddpg grade` checks each part with the
-student's function planted into the engine and the engine's own code everywhere else. Two parts may share a
-function (the TD target, and TD3's clipped double Q inside it): they are graded on different settings.
+student's function planted into the engine and the engine's own code everywhere else, so one mistake costs one
+part: no two parts share a function.
 """
 
 from __future__ import annotations
@@ -44,7 +44,8 @@ PARTS = [
          "One Adam step on every parameter array, in place, with PyTorch's bias correction and eps placement.",
          "docs/guide.md section 5 (Adam)"),
     Part("td_target", "agent.py:DDPG.td_target", 10,
-         "The TD target y = r + gamma (1 - terminated) Q'(s', mu'(s')) from the target networks.",
+         "The TD target y = r + gamma (1 - terminated) Q'(s', a') from the target networks, with a' from "
+         "self.target_action and Q' from self.target_q (TD3 changes those two).",
          "docs/guide.md section 2.1 and section 3, step 1"),
     Part("critic_gradients", "agent.py:DDPG.compute_critic_gradients", 10,
          "The critic's loss mean((Q(s, a) - y)^2) and its parameter gradients, left in flat_grads.",
@@ -64,8 +65,8 @@ PARTS = [
     Part("ou_noise", "noise.py:OrnsteinUhlenbeckNoise.sample", 5,
          "One Euler-Maruyama step of the Ornstein-Uhlenbeck process; return the new noise.",
          "docs/guide.md section 2.6 (exploration)"),
-    Part("td3_clipped_double_q", "agent.py:DDPG.td_target", 10,
-         "TD3 fix 1: with twin critics, the TD target takes min(Q1', Q2') of the two target critics.",
+    Part("td3_clipped_double_q", "agent.py:DDPG.target_q", 10,
+         "TD3 fix 1: the target value Q'(s', a'); with twin critics min(Q1', Q2') of the two target critics.",
          "the TD3 notes at the top of agent.py, and docs/guide.md section 9.2 (overestimation)", td3=True),
     Part("td3_target_smoothing", "agent.py:DDPG.target_action", 10,
          "TD3 fix 2: the target action mu'(s') plus clipped Gaussian noise, clipped to the action bounds.",

@@ -1,11 +1,12 @@
-"""One part, graded in a process of its own (so an endless loop can be stopped and a crash stays contained):
+"""Parts graded in a child process, one after another (so an endless loop can be stopped and a crash stays
+contained; grade.py reruns alone any part a crash or a hang kept from reporting):
 
-    python -m tinyddpg.coursework.run_part FOLDER PART RESULT.json
+    python -m tinyddpg.coursework.run_part FOLDER RESULT.jsonl TIMEOUT PART [PART ...]
 
 The student's function is read from FOLDER/my_ddpg/<module>.py by the AST (the student's package is never
 imported), compiled in the namespace of the engine module it comes from, and planted into the engine in place of
-the engine's own; then the part's checks run, and RESULT.json receives one {"title", "passed", "message"} per
-check. The training parts plant every part of the assignment at once.
+the engine's own; then the part's checks run under a time limit (an alarm), the engine's code is put back, and
+RESULT.jsonl gets one line for the part. The training parts plant every part of the assignment at once.
 """
 
 from __future__ import annotations
@@ -13,7 +14,9 @@ from __future__ import annotations
 import ast
 import importlib
 import json
+import signal
 import sys
+import time
 import traceback
 from pathlib import Path
 
@@ -36,21 +39,29 @@ def student_function(folder: Path, part: Part):
     namespace = dict(vars(engine_module(part)))
     helpers = [n for n in tree.body if (isinstance(n, ast.Import | ast.ImportFrom) and not getattr(n, "level", 0))
                or (isinstance(n, ast.FunctionDef | ast.ClassDef) and n.name not in namespace)]
-    exec(compile(ast.Module(body=[*helpers, node], type_ignores=[]), str(path), "exec"), namespace)  # noqa: S102
+    exec(compile(ast.Module(body=[*helpers, node], type_ignores=[]), str(path), "exec"), namespace)
     return namespace[node.name]
 
 
-def plant(folder: Path, part: Part) -> None:
-    """Put the student's function where the engine's was: on its class, or in every engine module that holds it."""
+def plant(folder: Path, part: Part) -> list[tuple[object, str, object]]:
+    """Put the student's function where the engine's was: on its class, or in every engine module that holds it.
+    Returns what was replaced, as (owner, name, original), for unplant()."""
     function, module = student_function(folder, part), engine_module(part)
     *owner, name = part.qualname.split(".")
     if owner:
-        setattr(getattr(module, owner[0]), name, function)
-        return
-    original = getattr(module, name)
-    for loaded in [m for key, m in sys.modules.items() if key.startswith("tinyddpg.")]:
-        if getattr(loaded, name, None) is original:
-            setattr(loaded, name, function)
+        owners = [getattr(module, owner[0])]
+    else:
+        owners = [m for key, m in sys.modules.items() if key.startswith("tinyddpg.") and
+                  getattr(m, name, None) is getattr(module, name)]
+    replaced = [(where, name, getattr(where, name)) for where in owners]
+    for where in owners:
+        setattr(where, name, function)
+    return replaced
+
+
+def unplant(replaced: list[tuple[object, str, object]]) -> None:
+    for where, name, original in reversed(replaced):
+        setattr(where, name, original)
 
 
 def describe(error: BaseException, folder: Path) -> str:
@@ -64,35 +75,62 @@ def describe(error: BaseException, folder: Path) -> str:
     return f"{type(error).__name__}: {error}{where}".replace("\n", " ")
 
 
-def run_checks(folder: Path, part_name: str) -> list[dict]:
+class PartTimeout(BaseException):
+    """Raised by the alarm when a part runs past its time limit (a BaseException: `except Exception` in the
+    student's code does not swallow it)."""
+
+
+def stop_the_part(signum, frame):
+    raise PartTimeout
+
+
+def grade_part(folder: Path, part_name: str, timeout: float) -> list[dict]:
+    """The part's checks, each {"title", "passed", "message"}, with the student's code planted for them only."""
     manifest = read_manifest(folder)
     training = part_name in TRAINING_RUNS
+    replaced = []
     try:
         for name in manifest if training else [part_name]:
-            plant(folder, PARTS_BY_NAME[name])
+            replaced += plant(folder, PARTS_BY_NAME[name])
     except Exception as error:  # the student's file does not parse, or the function is missing
+        unplant(replaced)
         return [{"title": "your function can be read and compiled", "passed": False, "message": describe(error, folder)}]
     td3 = any(name in TD3_PARTS for name in manifest)
     checks = [lambda: training_check(part_name, td3)] if training else CHECKS[part_name]
+    titles = [getattr(check, "title", f"trains with all of your parts ({'TD3' if td3 else 'DDPG'})") for check in checks]
     results = []
-    for check in checks:
-        title = getattr(check, "title", f"trains with all of your parts ({'TD3' if td3 else 'DDPG'})")
-        try:
-            check()
-        except KeyboardInterrupt:
-            raise
-        except Mismatch as mismatch:
-            results.append({"title": title, "passed": False, "message": str(mismatch)})
-        except BaseException as error:  # noqa: BLE001 - anything the student's code raises, SystemExit included
-            results.append({"title": title, "passed": False, "message": describe(error, folder)})
-        else:
-            results.append({"title": title, "passed": True, "message": ""})
+    signal.setitimer(signal.ITIMER_REAL, timeout)
+    try:
+        for check, title in zip(checks, titles):
+            results.append({"title": title, "passed": False, "message": ""})
+            try:
+                check()
+                results[-1]["passed"] = True
+            except (KeyboardInterrupt, PartTimeout):
+                raise
+            except Mismatch as mismatch:
+                results[-1]["message"] = str(mismatch)
+            except BaseException as error:  # anything the student's code raises, SystemExit included
+                results[-1]["message"] = describe(error, folder)
+    except PartTimeout:
+        results[-1]["message"] = f"stopped after {timeout:g} s: an endless loop, or far too slow"
+        results += [{"title": title, "passed": False, "message": "not run: the part ran out of time"}
+                    for title in titles[len(results):]]
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        unplant(replaced)
     return results
 
 
 def main(argv: list[str]) -> None:
-    folder, part_name, result = Path(argv[0]).resolve(), argv[1], Path(argv[2])
-    result.write_text(json.dumps(run_checks(folder, part_name)))
+    """FOLDER RESULT.jsonl TIMEOUT PART...: one line {"part", "checks", "seconds"} per part, written as each ends."""
+    folder, result, timeout = Path(argv[0]).resolve(), Path(argv[1]), float(argv[2])
+    signal.signal(signal.SIGALRM, stop_the_part)
+    for part_name in argv[3:]:
+        start = time.monotonic()
+        checks = grade_part(folder, part_name, timeout)
+        with result.open("a") as lines:
+            lines.write(json.dumps({"part": part_name, "checks": checks, "seconds": time.monotonic() - start}) + "\n")
 
 
 if __name__ == "__main__":
