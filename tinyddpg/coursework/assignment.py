@@ -144,10 +144,11 @@ def student_readme(folder: Path, parts: list[Part]) -> str:
         "With tinyddpg installed (it holds the grader), from the folder above this one:",
         "",
         f"    tinyddpg grade {folder.name}                  # every part, then two short training runs",
-        f"    tinyddpg grade {folder.name} --parts dense_backward --no-training   # one part, in seconds",
+        f"    tinyddpg grade {folder.name} --parts {parts[0].name} --no-training   # one part, in seconds",
         "",
         "The report says, per part, which check failed, what was expected and what came, and the guide section to "
-        "read. Use the package from Python with the folder on the path: "
+        f"read{' (docs/guide.md here is a copy of the guide)' if GUIDE.exists() else ''}. Use the package from "
+        "Python with the folder on the path: "
         f"`cd {folder.name} && python -c 'import {PACKAGE}.nn'`.",
         "",
     ])

@@ -102,14 +102,15 @@ def part_report(result: PartResult) -> str:
     lines = [f"{result.number:>2}. {result.name:<22} {result.points:>6g} / {result.max_points:<3} {status}  "
              f"({result.where}; {result.seconds:.1f} s)"]
     for check in result.checks:
-        mark = "pass" if check["passed"] else "FAIL"
-        lines.append(f"      {mark}  {check['title']}" + ("" if check["passed"] else f"\n            {check['message']}"))
+        note = f" ({check['message']})" if check["passed"] and check["message"] else ""
+        failure = "" if check["passed"] else f"\n            {check['message']}"
+        lines.append(f"      {'pass' if check['passed'] else 'FAIL'}  {check['title']}{note}{failure}")
     return "\n".join(lines)
 
 
-def total_line(results: list[PartResult]) -> str:
+def total_line(results: list[PartResult], seconds: float) -> str:
     score, best = sum(r.points for r in results), sum(r.max_points for r in results)
-    return f"Total: {score:g} / {best} points ({sum(r.seconds for r in results):.0f} s)"
+    return f"Total: {score:g} / {best} points (graded in {seconds:.0f} s)"
 
 
 def gradescope_results(results: list[PartResult], seconds: float) -> dict:
@@ -117,7 +118,7 @@ def gradescope_results(results: list[PartResult], seconds: float) -> dict:
     return {
         "score": round(sum(r.points for r in results), 2),
         "execution_time": round(seconds),
-        "output": total_line(results),
+        "output": total_line(results, seconds),
         "tests": [{"name": f"{r.number}. {r.name}", "number": str(r.number), "score": r.points,
                    "max_score": r.max_points, "status": "passed" if r.points == r.max_points else "failed",
                    "output": part_report(r)} for r in results],
@@ -137,9 +138,10 @@ def grade_command(folder: Path, parts: str | None, timeout: float, training: boo
     print(f"grading {folder} (time limit {timeout:g} s a part, {timeout * TRAINING_TIME_FACTOR:g} s a training run)",
           flush=True)
     results = grade(folder, parts, timeout, training)
+    seconds = time.monotonic() - start
     print("\n".join(map(part_report, results)))
-    print(total_line(results))
+    print(total_line(results, seconds))
     if gradescope is not None:
-        write_json_atomically(gradescope, gradescope_results(results, time.monotonic() - start))
+        write_json_atomically(gradescope, gradescope_results(results, seconds))
         print(f"Gradescope results written to {gradescope}")
     return 0 if all(r.points == r.max_points for r in results) else 1

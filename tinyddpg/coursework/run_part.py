@@ -67,7 +67,7 @@ def unplant(replaced: list[tuple[object, str, object]]) -> None:
 def describe(error: BaseException, folder: Path) -> str:
     """One line a student can act on: the error, and the line of their code it came from."""
     if isinstance(error, NotImplementedError):
-        return "not written yet: the NotImplementedError stub is still there"
+        return f"not written yet: the stub is still there (NotImplementedError: {error})"
     if isinstance(error, SyntaxError):
         return f"SyntaxError in {error.filename} line {error.lineno}: {error.msg}"
     mine = [f for f in traceback.extract_tb(error.__traceback__) if f.filename.startswith(str(folder))]
@@ -104,7 +104,7 @@ def grade_part(folder: Path, part_name: str, timeout: float) -> list[dict]:
         for check, title in zip(checks, titles):
             results.append({"title": title, "passed": False, "message": ""})
             try:
-                check()
+                results[-1]["message"] = check() or ""  # a passing check may say what it measured
                 results[-1]["passed"] = True
             except (KeyboardInterrupt, PartTimeout):
                 raise
