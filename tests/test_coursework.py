@@ -8,7 +8,10 @@ from __future__ import annotations
 
 import json
 import shutil
+import subprocess
+import sys
 from dataclasses import dataclass
+from pathlib import Path
 
 import pytest
 from helpers import run_tinyddpg
@@ -182,8 +185,8 @@ def test_the_stub_keeps_signature_and_docstring_and_names_its_part(tmp_path):
 def test_the_student_copy_is_a_package_of_its_own(tmp_path):
     new_assignment(tmp_path / "hw", choose_parts(None, td3=False))
     probe = "import my_ddpg.agent, sys; print(sorted(m for m in sys.modules if m.startswith('tinyddpg')))"
-    done = __import__("subprocess").run([__import__("sys").executable, "-c", probe], cwd=tmp_path / "hw",
-                                        capture_output=True, text=True, env={"PATH": "/usr/bin:/bin"})
+    done = subprocess.run([sys.executable, "-c", probe], cwd=tmp_path / "hw", capture_output=True, text=True,
+                          env={"PATH": "/usr/bin:/bin"})
     assert done.returncode == 0 and done.stdout.strip() == "[]", done.stderr
 
 
@@ -207,3 +210,11 @@ def test_every_input_error_is_one_line_and_exit_2(args, says, tmp_path):
     lines = done.stderr.strip().splitlines()  # argparse's usage lines may come first, then the one error line
     assert done.returncode == 2 and says in lines[-1] and sum("error:" in line for line in lines) == 1, done.stderr
     assert "Traceback" not in done.stderr
+
+
+def test_the_teachers_page_lists_every_part_with_its_points_and_every_plant_with_its_part():
+    text = (Path(__file__).resolve().parent.parent / "docs" / "coursework.md").read_text()
+    for part in PARTS:
+        assert f"| `{part.name}` | `{part.function.replace(':', ': ')}` | {part.points} |" in text, part.name
+    for plant in ZOO + MORE + HARM:
+        assert f"| {plant.name} | `{plant.part}` |" in text, plant.name
