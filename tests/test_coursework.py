@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 from helpers import run_tinyddpg
 
+from tinyddpg.coursework import grade as grade_module
 from tinyddpg.coursework.assignment import PACKAGE, choose_parts, new_assignment
 from tinyddpg.coursework.grade import grade
 from tinyddpg.coursework.parts import PARTS
@@ -85,6 +86,10 @@ MORE = [  # classic bugs of the parts the zoo has none for
 HARM = [  # what a submission can do to a grader: each costs points of its part, never the grader or another part
     Plant("an endless loop", "relu_backward",
           (("nn.py", "return dout * self.positive", "while True:\n            pass"),)),
+    Plant("an endless loop that swallows the alarm", "tanh_backward",
+          (("nn.py", "return dout * (1.0 - self.y * self.y)",
+            "while True:\n            try:\n                sum(range(10**5))\n            except BaseException:\n"
+            "                pass"),)),
     Plant("a crash of the whole process", "polyak",
           (("agent.py", "target.flat_params *= rho\n", "__import__('os')._exit(3)\n"),)),
     Plant("a TD target of the wrong shape (B, 1)", "td_target",
@@ -121,14 +126,16 @@ def lost(results) -> dict[str, float]:
 
 
 @pytest.mark.parametrize("plant", ZOO + MORE + HARM, ids=[plant.name for plant in ZOO + MORE + HARM])
-def test_a_planted_bug_costs_its_part_and_no_other(plant, solution, tmp_path):
-    timeout = 3.0 if plant.name == "an endless loop" else PART_TIMEOUT
+def test_a_planted_bug_costs_its_part_and_no_other(plant, solution, tmp_path, monkeypatch):
+    monkeypatch.setattr(grade_module, "WATCHDOG_GRACE", 1.0)  # the kill of a process whose alarm was swallowed
+    timeout = 3.0 if plant.name.startswith("an endless loop") else PART_TIMEOUT
     results = grade(submission(solution, tmp_path, plant), timeout=timeout, training=False)
     assert [r.name for r in results] == ALL_PARTS
     assert list(lost(results)) == [plant.part], lost(results)
     if plant in HARM:  # the report says what happened, in one line without a traceback
         messages = " ".join(check["message"] for r in results for check in r.checks)
-        assert {"an endless loop": "stopped after 3 s", "a crash of the whole process": "exit status 3",
+        assert {"an endless loop": "stopped after 3 s", "an endless loop that swallows the alarm": "stopped after 3 s",
+                "a crash of the whole process": "exit status 3",
                 "a TD target of the wrong shape (B, 1)": "got shape (12, 1)",
                 "a syntax error": "SyntaxError in"}[plant.name] in messages, messages
         assert "Traceback" not in messages

@@ -22,6 +22,7 @@ from .parts import PARTS_BY_NAME, TRAINING_BANDIT_POINTS, TRAINING_PENDULUM_POIN
 
 TRAINING_PARTS = {"training_bandit": TRAINING_BANDIT_POINTS, "training_pendulum": TRAINING_PENDULUM_POINTS}
 TRAINING_TIME_FACTOR = 10  # a training part may run this many times the per-part time limit
+WATCHDOG_GRACE = 10.0  # seconds past a part's time limit before its process is killed (when its alarm did not stop it)
 ENGINE_ROOT = Path(__file__).resolve().parent.parent.parent  # the folder holding this tinyddpg package
 
 
@@ -44,44 +45,58 @@ class PartResult:
         return f"{part.function.replace(':', ': ')}; read {part.guide}" if part else "all of your parts together"
 
 
-def run_child(folder: Path, names: list[str], timeout: float, kill_after: float) -> tuple[dict[str, dict], str]:
-    """Grade `names` one after another in a child process (each under its own `timeout`); the child is killed after
-    `kill_after` seconds. Returns the parts that reported ({name: {"checks", "seconds"}}) and why any did not."""
+def run_child(folder: Path, names: list[str], timeout: float) -> tuple[dict[str, dict], str]:
+    """Grade `names` one after another in a child process, each under its own `timeout` (an alarm in the child);
+    a child that reports no part for `timeout` + WATCHDOG_GRACE seconds is killed. Returns the parts that
+    reported ({name: {"checks", "seconds"}}) and, for the first that did not, why."""
     with tempfile.TemporaryDirectory() as scratch:
-        output = Path(scratch) / "result.jsonl"
+        output, log = Path(scratch) / "result.jsonl", Path(scratch) / "output.txt"
         env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ENGINE_ROOT), os.environ.get("PYTHONPATH", "")]),
                "OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
         command = [sys.executable, "-m", "tinyddpg.coursework.run_part", str(folder.resolve()), str(output),
                    str(timeout), *names]
-        try:
-            process = subprocess.run(command, cwd=scratch, env=env, capture_output=True, text=True, timeout=kill_after)
-            last = (process.stderr.strip().splitlines() or ["no message"])[-1]
-            why = f"the grading process ended with exit status {process.returncode} and no result: {last}"
-        except subprocess.TimeoutExpired:
-            why = f"stopped after {timeout:g} s: an endless loop, or far too slow"
+        with log.open("w") as printed:  # the student's prints and the child's errors, never a pipe that can fill
+            process = subprocess.Popen(command, cwd=scratch, env=env, stdout=printed, stderr=subprocess.STDOUT)
+            why = watch(process, output, timeout + WATCHDOG_GRACE)
+        last = (log.read_text(errors="replace").strip().splitlines() or ["no message"])[-1]
         lines = output.read_text().splitlines() if output.is_file() else []
-    reported = {}
-    for line in lines:
-        record = json.loads(line)
-        reported[record["part"]] = record
-    return reported, why
+    why = why or f"the grading process ended with exit status {process.returncode} and no result: {last}"
+    return {record["part"]: record for record in map(json.loads, lines)}, why
+
+
+def watch(process: subprocess.Popen, output: Path, patience: float) -> str:
+    """Wait for the child; kill it when `patience` seconds pass without a new part reported. '' if it ended."""
+    deadline, reported = time.monotonic() + patience, 0
+    while process.poll() is None:
+        time.sleep(0.05)
+        now_reported = len(output.read_text().splitlines()) if output.is_file() else 0
+        if now_reported > reported:
+            deadline, reported = time.monotonic() + patience, now_reported
+        if time.monotonic() > deadline:
+            process.kill()
+            process.wait()
+            return f"stopped after {patience - WATCHDOG_GRACE:g} s: an endless loop, or far too slow"
+    return ""
 
 
 def grade(folder: Path, parts: str | None = None, timeout: float = 60.0, training: bool = True) -> list[PartResult]:
-    """Grade the chosen parts of the assignment in folder. The quick parts share one child process; a part that
-    did not report there (the process crashed or hung) is graded again alone, and costs only itself."""
+    """Grade the chosen parts of the assignment in folder. The quick parts share one child process; when it
+    crashes or hangs, the part it was on gets the blame (0 points, and why) and the rest go on in a new child.
+    Each training part runs alone, with TRAINING_TIME_FACTOR times the time limit."""
     chosen = chosen_parts(folder, parts, training)
-    quick = [name for name, _ in chosen if name not in TRAINING_PARTS]
-    reported = run_child(folder, quick, timeout, timeout * len(quick) + 30)[0] if quick else {}
-    results = []
-    for number, (name, points) in enumerate(chosen, start=1):
-        if name not in reported:
-            limit = timeout * (TRAINING_TIME_FACTOR if name in TRAINING_PARTS else 1)
-            alone, why = run_child(folder, [name], limit, limit + 10)
-            reported[name] = alone.get(name) or {"seconds": limit, "checks": [
-                {"title": "finishes in time, without ending the process", "passed": False, "message": why}]}
-        results.append(PartResult(number, name, points, reported[name]["checks"], reported[name]["seconds"]))
-    return results
+    reported, pending = {}, [name for name, _ in chosen if name not in TRAINING_PARTS]
+    batches = [(pending, timeout)] + [([name], timeout * TRAINING_TIME_FACTOR) for name, _ in chosen
+                                      if name in TRAINING_PARTS]
+    for names, limit in batches:
+        while names:
+            done, why = run_child(folder, names, limit)
+            reported.update(done)
+            names = [name for name in names if name not in done]
+            if names:
+                reported[names.pop(0)] = {"seconds": limit, "checks": [
+                    {"title": "finishes in time, without ending the process", "passed": False, "message": why}]}
+    return [PartResult(number, name, points, reported[name]["checks"], reported[name]["seconds"])
+            for number, (name, points) in enumerate(chosen, start=1)]
 
 
 def chosen_parts(folder: Path, parts: str | None, training: bool) -> list[tuple[str, int]]:
