@@ -200,6 +200,7 @@ def test_the_student_copy_is_a_package_of_its_own(tmp_path):
 @pytest.mark.parametrize("args, says", [
     (["assignment", "new", "{tmp}/hw", "--parts", "dense,relu_backward"], "unknown part dense; choose from"),
     (["assignment", "new", "{tmp}/full"], "already exists and is not an empty folder"),
+    (["assignment", "new", "{tmp}/full/notes.txt/hw"], "cannot write"),
     (["grade", "{tmp}/nowhere"], "is not a folder"),
     (["grade", "{tmp}/full"], "is not an assignment folder (assignment.json is missing)"),
     (["grade", "{tmp}/hw1", "--parts", "sgd_step"], "sgd_step is not a part of this assignment"),
@@ -207,8 +208,8 @@ def test_the_student_copy_is_a_package_of_its_own(tmp_path):
     (["grade", "{tmp}/hw1", "--timeout", "nan"], "must be a number of seconds > 0"),
     (["grade", "{tmp}/hw1", "--gradescope", "{tmp}/nowhere/results.json"], "create it first"),
     (["grade", "{tmp}/hw1", "--gradescope", "{tmp}/results.txt"], "must end in .json"),
-], ids=["unknown part", "folder not empty", "no folder", "not an assignment", "part not assigned", "timeout 0",
-        "timeout nan", "results folder missing", "results not json"])
+], ids=["unknown part", "folder not empty", "folder under a file", "no folder", "not an assignment",
+        "part not assigned", "timeout 0", "timeout nan", "results folder missing", "results not json"])
 def test_every_input_error_is_one_line_and_exit_2(args, says, tmp_path):
     (tmp_path / "full").mkdir()
     (tmp_path / "full" / "notes.txt").write_text("mine")

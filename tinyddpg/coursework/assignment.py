@@ -17,6 +17,7 @@ from __future__ import annotations
 import ast
 import json
 import shutil
+import tempfile
 from pathlib import Path
 
 from .. import __version__
@@ -69,27 +70,38 @@ def stub_bodies(source: str, stubs: dict[str, list[str]], module_file: str) -> s
 
 
 def new_assignment(folder: Path, part_names: list[str], solution: bool = False) -> None:
-    """Write the student copy (or, with solution, the same copy with the engine's code left in) into folder."""
+    """Write the student copy (or, with solution, the same copy with the engine's code left in) into folder: built
+    in a temporary folder beside it and renamed into place, so a failure leaves no half-written assignment."""
     if folder.exists() and (not folder.is_dir() or any(folder.iterdir())):
         raise ConfigError(f"{folder} already exists and is not an empty folder; choose a new one, e.g. "
                           f"tinyddpg assignment new {folder.name}-2")
-    parts = [PARTS_BY_NAME[name] for name in part_names]
+    try:
+        folder.parent.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryDirectory(dir=folder.parent, prefix=f".{folder.name}-") as scratch:
+            write_copy(Path(scratch), folder.name, [PARTS_BY_NAME[name] for name in part_names], solution)
+            Path(scratch).replace(folder)
+            Path(scratch).mkdir()  # for TemporaryDirectory to remove
+    except OSError as error:
+        raise ConfigError(f"cannot write {folder} ({error.strerror or error}); choose a folder you can write, e.g. "
+                          f"tinyddpg assignment new ~/hw1") from None
+
+
+def write_copy(folder: Path, name: str, parts: list[Part], solution: bool) -> None:
     package = folder / PACKAGE
-    package.mkdir(parents=True)
+    package.mkdir()
     (package / "__init__.py").write_text('"""Your DDPG: tinyddpg\'s engine with parts for you to write (README.md)."""\n')
     for module in ENGINE_MODULES:
-        source = (ENGINE / f"{module}.py").read_text()
         stubs: dict[str, list[str]] = {}
         for part in parts if not solution else []:
             if part.module_file == f"{module}.py":
                 stubs.setdefault(part.qualname, []).append(part.name)
-        (package / f"{module}.py").write_text(stub_bodies(source, stubs, f"{module}.py"))
+        (package / f"{module}.py").write_text(stub_bodies((ENGINE / f"{module}.py").read_text(), stubs, f"{module}.py"))
     if GUIDE.exists():
         (folder / "docs").mkdir()
         shutil.copy(GUIDE, folder / "docs" / "guide.md")
-    (folder / MANIFEST).write_text(json.dumps({"package": PACKAGE, "parts": part_names, "tinyddpg": __version__},
-                                              indent=2) + "\n")
-    (folder / "README.md").write_text(student_readme(folder, parts))
+    manifest = {"package": PACKAGE, "parts": [part.name for part in parts], "tinyddpg": __version__}
+    (folder / MANIFEST).write_text(json.dumps(manifest, indent=2) + "\n")
+    (folder / "README.md").write_text(student_readme(name, parts))
 
 
 def read_manifest(folder: Path) -> list[str]:
@@ -112,7 +124,7 @@ def read_manifest(folder: Path) -> list[str]:
     return names
 
 
-def student_readme(folder: Path, parts: list[Part]) -> str:
+def student_readme(name: str, parts: list[Part]) -> str:
     total = sum(p.points for p in parts) + TRAINING_BANDIT_POINTS + TRAINING_PENDULUM_POINTS
     rows = [f"| {i} | `{p.name}` | `{PACKAGE}/{p.module_file}: {p.qualname}` | {p.points} | {p.task} | {p.guide} |"
             for i, p in enumerate(parts, 1)]
@@ -143,12 +155,12 @@ def student_readme(folder: Path, parts: list[Part]) -> str:
         "",
         "With tinyddpg installed (it holds the grader), from the folder above this one:",
         "",
-        f"    tinyddpg grade {folder.name}                  # every part, then two short training runs",
-        f"    tinyddpg grade {folder.name} --parts {parts[0].name} --no-training   # one part, in seconds",
+        f"    tinyddpg grade {name}                  # every part, then two short training runs",
+        f"    tinyddpg grade {name} --parts {parts[0].name} --no-training   # one part, in seconds",
         "",
         "The report says, per part, which check failed, what was expected and what came, and the guide section to "
         f"read{' (docs/guide.md here is a copy of the guide)' if GUIDE.exists() else ''}. Use the package from "
         "Python with the folder on the path: "
-        f"`cd {folder.name} && python -c 'import {PACKAGE}.nn'`.",
+        f"`cd {name} && python -c 'import {PACKAGE}.nn'`.",
         "",
     ])

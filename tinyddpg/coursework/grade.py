@@ -157,6 +157,10 @@ def grade_command(folder: Path, parts: str | None, timeout: float, training: boo
     print("\n".join(map(part_report, results)))
     print(total_line(results, seconds))
     if gradescope is not None:
-        write_json_atomically(gradescope, gradescope_results(results, seconds))
+        try:
+            write_json_atomically(gradescope, gradescope_results(results, seconds))
+        except OSError as error:
+            raise ConfigError(f"graded, but {gradescope} could not be written ({error.strerror or error}); run again "
+                              f"with --gradescope in a folder you can write, e.g. --gradescope results.json") from None
         print(f"Gradescope results written to {gradescope}")
     return 0 if all(r.points == r.max_points for r in results) else 1
