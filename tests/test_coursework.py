@@ -7,6 +7,7 @@ syntax error. The zoo submissions are graded without the training parts; one ful
 from __future__ import annotations
 
 import json
+import re
 import shutil
 import subprocess
 import sys
@@ -30,38 +31,38 @@ class Plant:
 
 
 ZOO = [  # docs/bug_zoo.md's rows that fall inside a part, by their number there
-    Plant("zoo 1: Tanh backward uses 1 - tanh(x)", "tanh_backward",
+    Plant("zoo 1: Tanh backward uses 1 - tanh(x) instead of 1 - tanh(x)^2", "tanh_backward",
           (("nn.py", "return dout * (1.0 - self.y * self.y)", "return dout * (1.0 - self.y)"),)),
-    Plant("zoo 2: ReLU backward without the x > 0 mask", "relu_backward",
+    Plant("zoo 2: ReLU backward passes dout through without the x > 0 mask", "relu_backward",
           (("nn.py", "return dout * self.positive", "return dout"),)),
-    Plant("zoo 3: Dense dW transposed", "dense_backward",
+    Plant("zoo 3: Dense dW transposed (dout^T x), hidden by a square layer", "dense_backward",
           (("nn.py", "self.dW += self.x.T @ dout", "self.dW += dout.T @ self.x"),)),
-    Plant("zoo 4: Dense db averaged over the batch", "dense_backward",
+    Plant("zoo 4: Dense db averaged over the batch instead of summed", "dense_backward",
           (("nn.py", "self.db += self.backend.xp.sum(dout, axis=0)", "self.db += self.backend.xp.mean(dout, axis=0)"),)),
     Plant("zoo 5: critic gradient divided by the batch size twice", "critic_gradients",
           (("agent.py", "critic.backward(dq)", "critic.backward(dq / dq.shape[0])"),)),
-    Plant("zoo 6: dQ/da sliced one column early", "action_gradient",
+    Plant("zoo 6: dQ/da sliced one column early from dL/d[s, a]", "action_gradient",
           (("networks.py", "return dx[:, self.obs_dim:]", "return dx[:, self.obs_dim - 1:-1]"),)),
-    Plant("zoo 9: terminal mask ignored", "td_target",
+    Plant("zoo 9: terminal mask ignored: the TD target always bootstraps", "td_target",
           (("agent.py", "self.config.gamma * (1.0 - batch.terminated) * next_q", "self.config.gamma * next_q"),)),
-    Plant("zoo 10: online networks in the TD target", "td_target",
+    Plant("zoo 10: online networks instead of the targets in the TD target", "td_target",
           (("agent.py", "self.target_q(batch.next_obs, self.target_action(batch.next_obs))",
             "self.critic.forward(batch.next_obs, self.actor.forward(batch.next_obs))"),)),
-    Plant("zoo 11: actor loss sign flipped", "actor_gradient",
+    Plant("zoo 11: actor loss sign flipped: +mean Q", "actor_gradient",
           (("agent.py", "-1.0 / batch_size", "1.0 / batch_size"), ("agent.py", "return -xp.mean(q)", "return xp.mean(q)"))),
-    Plant("zoo 14: next_obs slice of the buffer shifted by one", "replay_sample",
+    Plant("zoo 14: next_obs column slice of the buffer shifted by one", "replay_sample",
           (("buffer.py", "rows[:, o + a + 1:2 * o + a + 1]", "rows[:, o + a + 2:2 * o + a + 2]"),)),
-    Plant("zoo 17: Polyak direction reversed", "polyak",
+    Plant("zoo 17: Polyak direction reversed: online pulled toward the target", "polyak",
           (("agent.py", "target.flat_params *= rho\n    target.flat_params += (1.0 - rho) * online.flat_params",
             "online.flat_params *= rho\n    online.flat_params += (1.0 - rho) * target.flat_params"),)),
-    Plant("zoo 19: Adam's step counter advanced twice", "adam_step",
+    Plant("zoo 19: Adam's step counter advanced twice per update", "adam_step",
           (("optim.py", "self.t += 1", "self.t += 2"),)),
     Plant("zoo 20: Adam without bias correction", "adam_step",
           (("optim.py", "self.lr / (1.0 - self.beta1**self.t)", "self.lr"),
            ("optim.py", "math.sqrt(1.0 - self.beta2**self.t)", "1.0"))),
     Plant("zoo 21: discount gamma missing from the TD target", "td_target",
           (("agent.py", "self.config.gamma * (1.0 - batch.terminated) * next_q", "(1.0 - batch.terminated) * next_q"),)),
-    Plant("zoo 22: target critic in the actor loss", "actor_gradient",
+    Plant("zoo 22: target critic instead of the critic in the actor loss", "actor_gradient",
           (("agent.py", "q = self.critic.forward(batch.obs, self.actor.forward(batch.obs))",
             "q = self.critic_target.forward(batch.obs, self.actor.forward(batch.obs))"),
            ("agent.py", "self.critic.action_gradient(dq)", "self.critic_target.action_gradient(dq)"))),
@@ -99,6 +100,7 @@ HARM = [  # what a submission can do to a grader: each costs points of its part,
           (("noise.py", "return self.x.copy()", "return self.x.copy("),)),
 ]
 ALL_PARTS = [part.name for part in PARTS]
+DOCS = Path(__file__).resolve().parent.parent / "docs"
 PART_TIMEOUT = 20.0  # seconds: long enough for a loaded CI machine, short for the endless loop
 
 
@@ -141,9 +143,19 @@ def test_a_planted_bug_costs_its_part_and_no_other(plant, solution, tmp_path, mo
         assert "Traceback" not in messages
 
 
-def test_the_zoo_plants_cover_every_part_but_the_two_whose_bugs_the_zoo_lacks():
+ZOO_ROWS_OUTSIDE_EVERY_PART = {7: "Actor.__init__", 8: "ScaleShift.__init__", 12: "DDPG.normalize_batch",
+                               13: "DDPG.act", 15: "the trainer", 16: "DDPG.act", 18: "DDPG.__init__", 23: "the trainer"}
+
+
+def test_the_plants_are_every_zoo_bug_inside_a_part_and_reach_every_part():
+    """docs/bug_zoo.md's table (kept equal to tests/test_bug_zoo.py) row by row: each row is planted here under its
+    own name, or lies outside every part; and with the extra plants every part has a bug that must cost it."""
+    rows = dict(re.findall(r"^\| (\d+) \| (.+?) \| `", (DOCS / "bug_zoo.md").read_text(), flags=re.MULTILINE))
+    planted = {int(plant.name.split(":")[0].removeprefix("zoo ")): plant.name.split(": ", 1)[1] for plant in ZOO}
+    assert set(planted) | set(ZOO_ROWS_OUTSIDE_EVERY_PART) == {int(n) for n in rows}
+    assert not set(planted) & set(ZOO_ROWS_OUTSIDE_EVERY_PART)
+    assert all(rows[str(n)] == name for n, name in planted.items())
     assert {plant.part for plant in ZOO + MORE} == set(ALL_PARTS)
-    assert len(ZOO) == 15
 
 
 def test_a_student_helper_function_at_the_top_of_a_module_is_available_to_their_part(solution, tmp_path):
@@ -221,7 +233,7 @@ def test_every_input_error_is_one_line_and_exit_2(args, says, tmp_path):
 
 
 def test_the_teachers_page_lists_every_part_with_its_points_and_every_plant_with_its_part():
-    text = (Path(__file__).resolve().parent.parent / "docs" / "coursework.md").read_text()
+    text = (DOCS / "coursework.md").read_text()
     for part in PARTS:
         assert f"| `{part.name}` | `{part.function.replace(':', ': ')}` | {part.points} |" in text, part.name
     for plant in ZOO + MORE + HARM:
