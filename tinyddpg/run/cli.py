@@ -253,7 +253,7 @@ def build_parser() -> argparse.ArgumentParser:
 def add_coursework_commands(commands) -> None:
     """`assignment new` and `grade` (tinyddpg/coursework/, docs/coursework.md)."""
     assignment = commands.add_parser("assignment", help="hand out DDPG as coursework: a student copy of the engine")
-    new = assignment.add_subparsers(dest="action", required=True).add_parser(
+    new = assignment.add_subparsers(dest="action", metavar="new", required=True).add_parser(
         "new", help="write a student copy of the engine with parts to write",
         description="Copy the engine into DIR/my_ddpg/ (a package of its own) with the chosen parts' bodies replaced "
                     "by a stub raising NotImplementedError; DIR/README.md states each task. See docs/coursework.md.")
