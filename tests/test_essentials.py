@@ -7,6 +7,7 @@ from agent_helpers import HIGH, LOW, OBS_DIM, host_batch, small_agent, to_device
 from helpers import fast_config
 
 from tinyddpg.backend import get_backend, make_rng
+from tinyddpg.coursework.training import ContextualBandit
 from tinyddpg.run.runlog import read_log
 from tinyddpg.run.train import Run
 
@@ -95,25 +96,6 @@ def test_act_is_the_actor_on_the_normalized_observation():
     expected = agent.actor.forward(normalized_by_hand(obs, data)[None, :])[0]
     np.testing.assert_allclose(agent.eval().act(obs), np.clip(expected, LOW, HIGH), rtol=0, atol=1e-12)
     assert np.max(np.abs(agent.actor.forward(obs[None, :])[0] - expected)) > 1e-3  # normalizing matters here
-
-
-class ContextualBandit(gym.Env):
-    """One-step episodes: obs s ~ U(-1, 1)^2, reward -(a - s_0 / 2)^2 for the action a in [-1, 1], then terminal.
-    A random policy scores about -0.4 per episode; the best one 0."""
-
-    observation_space = gym.spaces.Box(-1.0, 1.0, shape=(2,), dtype=np.float64)
-    action_space = gym.spaces.Box(-1.0, 1.0, shape=(1,), dtype=np.float32)
-
-    def __init__(self, render_mode=None):
-        self.render_mode = render_mode
-
-    def reset(self, *, seed=None, options=None):
-        super().reset(seed=seed)
-        self.obs = self.np_random.uniform(-1.0, 1.0, size=2)
-        return self.obs, {}
-
-    def step(self, action):
-        return self.obs.copy(), -float((action[0] - self.obs[0] / 2) ** 2), True, False, {}
 
 
 BANDIT_STEPS = 1_500

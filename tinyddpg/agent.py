@@ -151,13 +151,11 @@ class DDPG:
 
     # --- learning -------------------------------------------------------------------------------------------
     def update(self, batch: Batch) -> dict[str, float]:
-        """One DDPG update on a batch; returns the critic loss, mean Q1(s, a) and (when the actor stepped) the
-        actor loss as Python floats."""
+        """One DDPG update on a batch; returns critic_loss, mean_q (of Q1(s, a)) and, if the actor stepped, actor_loss."""
         if not self.training:
             raise RuntimeError("update() called in evaluation mode: call agent.train() before updating")
         batch = self.normalize_batch(batch)
-        y = self.td_target(batch)
-        critic_loss, q = self.compute_critic_gradients(batch, y)
+        critic_loss, q = self.compute_critic_gradients(batch, self.td_target(batch))  # steps 1. and 2.
         self.critic_optimizer.step()
         stats = {"critic_loss": float(critic_loss)}
         if self.critic_optimizer.t % self.config.policy_delay == 0:  # TD3 delay: skip 3.-4. on the other steps
@@ -174,17 +172,19 @@ class DDPG:
         return batch._replace(obs=self.normalizer.normalize(batch.obs), next_obs=self.normalizer.normalize(batch.next_obs))
 
     def td_target(self, batch: Batch):
-        """1. y = r + gamma * (1 - terminated) * Q'(s', a'), a' = target_action(s'), from the target networks,
-        no gradient; with twin critics Q' = min(Q1', Q2').  (B,)"""
-        next_action = self.target_action(batch.next_obs)  # (B, action_dim)
-        next_q = self.critic_target.forward(batch.next_obs, next_action)  # (B,)
-        if self.config.twin_critics:  # TD3 clipped double Q: the smaller of the two target estimates
-            next_q = self.backend.xp.minimum(next_q, self.critic2_target.forward(batch.next_obs, next_action))
+        """1. y = r + gamma * (1 - terminated) * Q'(s', a'), a' = target_action(s'), Q' = target_q: no gradient.  (B,)"""
+        next_q = self.target_q(batch.next_obs, self.target_action(batch.next_obs))  # (B,)
         return batch.reward + self.config.gamma * (1.0 - batch.terminated) * next_q
 
+    def target_q(self, next_obs, next_action):
+        """1b. Q'(s', a') of the target critic; with twin critics (TD3's clipped double Q) min(Q1', Q2').  (B,)"""
+        q1 = self.critic_target.forward(next_obs, next_action)  # (B,)
+        q2 = self.critic2_target.forward(next_obs, next_action) if self.config.twin_critics else q1
+        return self.backend.xp.minimum(q1, q2)  # the smaller target estimate; exactly q1 when there is one critic
+
     def target_action(self, next_obs):
-        """1a. a' = mu'(s'); with target_noise (TD3 target policy smoothing) one host draw eps ~ N(0, 1) of shape
-        (B, action_dim) from the agent's generator: a' = clip(mu'(s') + clip(sigma eps, -c, c) * scale, low, high)."""
+        """1a. a' = mu'(s'); with target_noise (TD3 target policy smoothing) one host draw xi ~ N(0, 1) of shape
+        (B, action_dim): a' = clip(mu'(s') + clip(target_noise xi, +-target_noise_clip) * scale, low, high)."""
         action = self.actor_target.forward(next_obs)  # (B, action_dim)
         if self.config.target_noise == 0.0:
             return action

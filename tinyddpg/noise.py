@@ -48,6 +48,7 @@ class OrnsteinUhlenbeckNoise:
         self.x[:] = self.x0
 
     def sample(self) -> np.ndarray:
+        """x <- x - theta x dt + sigma sqrt(dt) N(0, 1), one self.rng.normal draw per action dimension; a copy of x."""
         self.x += -self.theta * self.x * self.dt + self.sigma * math.sqrt(self.dt) * self.rng.normal(size=self.x.shape)
         return self.x.copy()
 

@@ -45,6 +45,8 @@ class Adam:
         self.v = [backend.xp.zeros_like(p) for p in params]
 
     def step(self) -> None:
+        """t <- t + 1, then in place for each parameter p with gradient g:  m <- beta1 m + (1 - beta1) g;
+        v <- beta2 v + (1 - beta2) g^2;  p <- p - (lr / (1 - beta1^t)) m / (sqrt(v) / sqrt(1 - beta2^t) + eps)."""
         xp = self.backend.xp
         self.t += 1
         step_size = self.lr / (1.0 - self.beta1**self.t)

@@ -1,4 +1,4 @@
-"""The command line: tinyddpg train | evaluate | plot | gradcheck | sweep."""
+"""The command line: tinyddpg train | evaluate | plot | gradcheck | sweep | assignment | grade."""
 
 from __future__ import annotations
 
@@ -148,6 +148,22 @@ def command_gradcheck(args) -> int:
         print(report, end="\n\n")
     print(f"{'PASS' if passed else 'FAIL'}: worst relative error {worst:.2e} (tolerance {args.tolerance:g})")
     return 0 if passed else 1
+
+
+def command_assignment(args) -> int:
+    from ..coursework.assignment import choose_parts, new_assignment
+
+    parts = choose_parts(args.parts, args.td3)
+    new_assignment(Path(args.dir), parts, solution=args.solution)
+    what = "solution (the engine's code in every part)" if args.solution else "assignment"
+    print(f"{what} with parts {', '.join(parts)} written to {args.dir}; grade it with: tinyddpg grade {args.dir}")
+    return 0
+
+
+def command_grade(args) -> int:
+    from ..coursework.grade import grade_command
+
+    return grade_command(Path(args.dir), args.parts, args.timeout, not args.no_training, args.gradescope)
 
 
 def command_sweep(args) -> int:
@@ -314,7 +330,34 @@ def build_parser() -> argparse.ArgumentParser:
                            help="largest relative error that passes (default 1e-6)")
     gradcheck.add_argument("--json", action="store_true", help="the result as JSON on stdout, for an autograder")
     gradcheck.set_defaults(handler=command_gradcheck)
+    add_coursework_commands(commands)
     return parser
+
+
+def add_coursework_commands(commands) -> None:
+    """`assignment new` and `grade` (tinyddpg/coursework/, docs/coursework.md)."""
+    assignment = commands.add_parser("assignment", help="hand out DDPG as coursework: a student copy of the engine")
+    new = assignment.add_subparsers(dest="action", metavar="new", required=True).add_parser(
+        "new", help="write a student copy of the engine with parts to write",
+        description="Copy the engine into DIR/my_ddpg/ (a package of its own) with the chosen parts' bodies replaced "
+                    "by a stub raising NotImplementedError; DIR/README.md states each task. See docs/coursework.md.")
+    new.add_argument("dir", metavar="DIR", help="a new (or empty) folder")
+    new.add_argument("--parts", help="comma-separated parts (default: all of DDPG's); see docs/coursework.md")
+    new.add_argument("--td3", action="store_true", help="add TD3's three fixes as parts (the second assignment)")
+    new.add_argument("--solution", action="store_true", help="leave the engine's code in: the teacher's solution")
+    new.set_defaults(handler=command_assignment)
+    grade = commands.add_parser("grade", help="grade an assignment folder, part by part",
+                                description="Check each part with the engine standing in for every other part, then "
+                                            "train with all of them. Exit status 0 full marks, 1 points lost, 2 "
+                                            "unusable input.")
+    grade.add_argument("dir", metavar="DIR", help="the assignment folder (with assignment.json and my_ddpg/)")
+    grade.add_argument("--parts", help="grade only these comma-separated parts")
+    grade.add_argument("--timeout", type=positive_number("--timeout 60"), default=60.0,
+                       help="seconds a part may run (default 60; each training run gets 10 times this)")
+    grade.add_argument("--no-training", action="store_true", help="skip the two training parts")
+    grade.add_argument("--gradescope", metavar="FILE", type=output_file((".json",), "--gradescope results.json"),
+                       help="also write Gradescope's results.json to FILE")
+    grade.set_defaults(handler=command_grade)
 
 
 def main(argv: list[str] | None = None) -> int:

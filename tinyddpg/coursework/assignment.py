@@ -1,0 +1,166 @@
+"""`tinyddpg assignment new DIR`: a student copy of the engine, generated from its own source, with parts to write.
+
+The engine's core modules are copied into DIR/my_ddpg/, a package of its own (it imports nothing from tinyddpg, so
+it never shadows the installed one). In each chosen part's function the body after the docstring is replaced, by
+line numbers from the AST, with a stub in nbgrader's convention:
+
+    # YOUR CODE HERE: part dense_backward (README.md)
+    raise NotImplementedError("part dense_backward: write Dense.backward in my_ddpg/nn.py (README.md)")
+
+Everything else (signature, docstring with its equation, comments, the rest of the file) is the engine's text,
+so the assignment never drifts from the engine. DIR/assignment.json names the parts; DIR/README.md states each
+task and the guide section that derives it.
+"""
+
+from __future__ import annotations
+
+import ast
+import json
+import shutil
+import tempfile
+from pathlib import Path
+
+from .. import __version__
+from ..errors import ConfigError
+from .parts import DDPG_PARTS, PARTS, PARTS_BY_NAME, TD3_PARTS, TRAINING_BANDIT_POINTS, TRAINING_PENDULUM_POINTS, Part
+
+ENGINE = Path(__file__).resolve().parent.parent
+ENGINE_MODULES = ("backend", "errors", "nn", "losses", "optim", "networks", "buffer", "noise", "normalizer", "agent")
+PACKAGE = "my_ddpg"
+MANIFEST = "assignment.json"
+GUIDE = ENGINE.parent / "docs" / "guide.md"
+
+
+def choose_parts(text: str | None, td3: bool) -> list[str]:
+    """The part names from --parts (comma separated, or 'all'; default all DDPG parts), plus TD3's with --td3."""
+    names = DDPG_PARTS if text in (None, "all") else [name.strip() for name in text.split(",") if name.strip()]
+    unknown = [name for name in names if name not in PARTS_BY_NAME]
+    if unknown or not names:
+        raise ConfigError(f"--parts {text!r}: unknown part {', '.join(unknown) or '(none given)'}; choose from "
+                          f"{', '.join(part.name for part in PARTS)} or all, e.g. --parts dense_backward,td_target")
+    chosen = set(names) | (set(TD3_PARTS) if td3 else set())
+    return [part.name for part in PARTS if part.name in chosen]
+
+
+def find_function(tree: ast.Module, qualname: str) -> ast.FunctionDef:
+    """The def of `function` or `Class.method` at the top level of a parsed module."""
+    scope, node = tree.body, None
+    for name in qualname.split("."):
+        node = next((n for n in scope if isinstance(n, ast.ClassDef | ast.FunctionDef) and n.name == name), None)
+        if node is None:
+            raise LookupError(f"no {qualname} in the module")
+        scope = node.body
+    return node
+
+
+def stub_bodies(source: str, stubs: dict[str, list[str]], module_file: str) -> str:
+    """source with the body of each function in `stubs` (qualname -> part names) replaced by a stub, the docstring
+    kept. Line-based, bottom up, so every other line of the file stays exactly as written."""
+    tree, lines = ast.parse(source), source.splitlines(keepends=True)
+    for node, qualname in sorted(((find_function(tree, q), q) for q in stubs), key=lambda e: -e[0].lineno):
+        has_docstring = ast.get_docstring(node) is not None
+        first = node.body[0].end_lineno + 1 if has_docstring else node.body[0].lineno
+        indent = " " * node.body[0].col_offset
+        names = ", ".join(stubs[qualname])
+        stub = [f"{indent}# YOUR CODE HERE: part {names} (README.md)\n",
+                f'{indent}raise NotImplementedError("part {names}: write {qualname} in {PACKAGE}/{module_file} '
+                f'(README.md)")\n']
+        lines[first - 1:node.end_lineno] = stub
+    return "".join(lines)
+
+
+def new_assignment(folder: Path, part_names: list[str], solution: bool = False) -> None:
+    """Write the student copy (or, with solution, the same copy with the engine's code left in) into folder: built
+    in a temporary folder beside it and renamed into place, so a failure leaves no half-written assignment."""
+    if folder.exists() and (not folder.is_dir() or any(folder.iterdir())):
+        raise ConfigError(f"{folder} already exists and is not an empty folder; choose a new one, e.g. "
+                          f"tinyddpg assignment new {folder.name}-2")
+    try:
+        folder.parent.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryDirectory(dir=folder.parent, prefix=f".{folder.name}-") as scratch:
+            write_copy(Path(scratch), folder.name, [PARTS_BY_NAME[name] for name in part_names], solution)
+            Path(scratch).replace(folder)
+            Path(scratch).mkdir()  # for TemporaryDirectory to remove
+    except OSError as error:
+        raise ConfigError(f"cannot write {folder} ({error.strerror or error}); choose a folder you can write, e.g. "
+                          f"tinyddpg assignment new ~/hw1") from None
+
+
+def write_copy(folder: Path, name: str, parts: list[Part], solution: bool) -> None:
+    package = folder / PACKAGE
+    package.mkdir()
+    (package / "__init__.py").write_text('"""Your DDPG: tinyddpg\'s engine with parts for you to write (README.md)."""\n')
+    for module in ENGINE_MODULES:
+        stubs: dict[str, list[str]] = {}
+        for part in parts if not solution else []:
+            if part.module_file == f"{module}.py":
+                stubs.setdefault(part.qualname, []).append(part.name)
+        (package / f"{module}.py").write_text(stub_bodies((ENGINE / f"{module}.py").read_text(), stubs, f"{module}.py"))
+    if GUIDE.exists():
+        (folder / "docs").mkdir()
+        shutil.copy(GUIDE, folder / "docs" / "guide.md")
+    manifest = {"package": PACKAGE, "parts": [part.name for part in parts], "tinyddpg": __version__}
+    (folder / MANIFEST).write_text(json.dumps(manifest, indent=2) + "\n")
+    (folder / "README.md").write_text(student_readme(name, parts))
+
+
+def read_manifest(folder: Path) -> list[str]:
+    """The part names of the assignment in folder; a ConfigError naming the fix when it is not one."""
+    manifest, package = folder / MANIFEST, folder / PACKAGE
+    if not folder.is_dir():
+        raise ConfigError(f"{folder} is not a folder; give the assignment folder, e.g. tinyddpg grade hw1")
+    if not manifest.is_file() or not package.is_dir():
+        missing = manifest if not manifest.is_file() else package
+        raise ConfigError(f"{folder} is not an assignment folder ({missing.name} is missing); grade the folder "
+                          f"`tinyddpg assignment new` made, e.g. tinyddpg grade hw1")
+    try:
+        names = json.loads(manifest.read_text())["parts"]
+    except (ValueError, KeyError, TypeError) as error:
+        raise ConfigError(f"{manifest} is damaged ({error}); copy it again from the folder "
+                          f"`tinyddpg assignment new` made") from None
+    unknown = [name for name in names if name not in PARTS_BY_NAME]
+    if unknown:
+        raise ConfigError(f"{manifest} names unknown parts {unknown}; it was made by another tinyddpg version")
+    return names
+
+
+def student_readme(name: str, parts: list[Part]) -> str:
+    total = sum(p.points for p in parts) + TRAINING_BANDIT_POINTS + TRAINING_PENDULUM_POINTS
+    rows = [f"| {i} | `{p.name}` | `{PACKAGE}/{p.module_file}: {p.qualname}` | {p.points} | {p.task} | {p.guide} |"
+            for i, p in enumerate(parts, 1)]
+    return "\n".join([
+        "# Assignment: DDPG from scratch",
+        "",
+        f"`{PACKAGE}/` is a small DDPG engine (tinyddpg's own) with {len(parts)} parts left for you to write. Each "
+        "part is one function whose body is a stub that raises `NotImplementedError`; its docstring, with the "
+        "equation, and its signature stay. Replace the two stub lines by your code. Do not change a signature, "
+        "and do not edit other functions: each part is graded with the reference code standing in for every other "
+        "part, so a mistake in one part costs that part only.",
+        "",
+        "Conventions (see the top of `nn.py`): arrays are `(B, n)` batches; a backward pass *adds* parameter "
+        "gradients into `self.dW`, `self.db` in place (`+=`), because they are views into one flat array per "
+        "network; optimizers and Polyak averaging change parameter arrays in place.",
+        "",
+        "| # | part | where | points | task | derived in |",
+        "|---|---|---|---|---|---|",
+        *rows,
+        f"| {len(parts) + 1} | `training_bandit` | all of your parts together | {TRAINING_BANDIT_POINTS} | "
+        "Your agent learns a contextual bandit in 1,500 steps (mean evaluation return above -0.05). | |",
+        f"| {len(parts) + 2} | `training_pendulum` | all of your parts together | {TRAINING_PENDULUM_POINTS} | "
+        "Your agent learns Pendulum-v1 in 6,000 steps (mean evaluation return above -800). | |",
+        "",
+        f"Total: {total} points.",
+        "",
+        "## Check your work",
+        "",
+        "With tinyddpg installed (it holds the grader), from the folder above this one:",
+        "",
+        f"    tinyddpg grade {name}                  # every part, then two short training runs",
+        f"    tinyddpg grade {name} --parts {parts[0].name} --no-training   # one part, in seconds",
+        "",
+        "The report says, per part, which check failed, what was expected and what came, and the guide section to "
+        f"read{' (docs/guide.md here is a copy of the guide)' if GUIDE.exists() else ''}. Use the package from "
+        "Python with the folder on the path: "
+        f"`cd {name} && python -c 'import {PACKAGE}.nn'`.",
+        "",
+    ])
