@@ -66,6 +66,9 @@ ZOO = [  # docs/bug_zoo.md's rows that fall inside a part, by their number there
           (("agent.py", "q = self.critic.forward(batch.obs, self.actor.forward(batch.obs))",
             "q = self.critic_target.forward(batch.obs, self.actor.forward(batch.obs))"),
            ("agent.py", "self.critic.action_gradient(dq)", "self.critic_target.action_gradient(dq)"))),
+    Plant("zoo 25: the buffer samples never-filled slots (integers(0, capacity))", "replay_sample",
+          (("buffer.py", "self.rng.integers(0, self.size, size=batch_size)",
+            "self.rng.integers(0, self.capacity, size=batch_size)"),)),
 ]
 MORE = [  # classic bugs of the parts the zoo has none for
     Plant("Dense gradient assigned (=), which rebinds dW away from the flat array", "dense_backward",
@@ -144,7 +147,9 @@ def test_a_planted_bug_costs_its_part_and_no_other(plant, solution, tmp_path, mo
 
 
 ZOO_ROWS_OUTSIDE_EVERY_PART = {7: "Actor.__init__", 8: "ScaleShift.__init__", 12: "DDPG.normalize_batch",
-                               13: "DDPG.act", 15: "the trainer", 16: "DDPG.act", 18: "DDPG.__init__", 23: "the trainer"}
+                               13: "DDPG.act", 15: "the trainer", 16: "DDPG.act", 18: "DDPG.__init__", 23: "the trainer",
+                               24: "the checkpoint", 26: "DDPG.act", 27: "the trainer", 28: "the trainer",
+                               29: "run/value_estimate.py"}
 
 
 def test_the_plants_are_every_zoo_bug_inside_a_part_and_reach_every_part():
