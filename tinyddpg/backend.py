@@ -34,7 +34,7 @@ STRICT_DEVICES = ("device1", "no_float64")
 DTYPE_CHOICES = ("float32", "float64")
 CUPY_INSTALL_HINT = (
     "install CuPy for your CUDA version with `pip install 'tinyddpg[cuda12]'` or `pip install 'tinyddpg[cuda13]'`, "
-    "check that `nvidia-smi` lists a GPU, or choose `--backend numpy`"
+    "check that `nvidia-smi` lists a GPU, or choose the numpy backend"
 )
 
 
