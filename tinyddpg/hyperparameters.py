@@ -62,10 +62,9 @@ class DDPGConfig:
         """Raise ConfigError naming the first field of the wrong type or out of range, its value and what it allows."""
         for f in dataclasses.fields(self):
             value, allowed = getattr(self, f.name), f.metadata["allowed"]
-            if not has_type(value, f.type):
-                raise ConfigError(f"{f.name}={value!r} is not allowed: must be a {f.type.replace('float', 'finite float')}"
-                                  f"; {allowed}")
-            if not f.metadata["ok"](value):
+            if f.type == "float" and not has_type(value, f.type):  # inf, nan, a string: "must be a finite number, > 0"
+                allowed = "must be a finite number, " + allowed.removeprefix("must be ")
+            if not (has_type(value, f.type) and f.metadata["ok"](value)):
                 raise ConfigError(f"{f.name}={value!r} is not allowed: {allowed}")
         return self
 

@@ -35,11 +35,16 @@ def make_env(env_id: str, render_mode: str | None = None) -> gym.Env:
         raise ConfigError(f"env_id={env_id!r} is not a registered gymnasium environment"
                           f"{did_you_mean(name, gym.envs.registry.keys())}{registration_hint(module, name)}")
     try:
-        with without_model_deprecation_warnings(name):
-            return gym.make(name, render_mode=render_mode)
+        with without_model_deprecation_warnings(name):  # render_mode only when asked: your class may not take it
+            return gym.make(name, **({"render_mode": render_mode} if render_mode else {}))
     except gym.error.DependencyNotInstalled as error:
         hint = "pip install 'tinyddpg[mujoco]'" if "mujoco" in str(error).lower() else "install the missing package"
         raise ConfigError(f"{env_id} needs a package that is not installed ({error}); fix: {hint}") from None
+    except Exception as error:
+        if not module:  # gymnasium's own environments: a bug to see in full
+            raise
+        raise ConfigError(f"env_id={env_id!r}: making the environment failed at {error_location(error)} "
+                          f"({type(error).__name__}: {error}); fix it there") from None
 
 
 def import_registering_module(module: str, env_id: str) -> None:
@@ -51,10 +56,16 @@ def import_registering_module(module: str, env_id: str) -> None:
             path = "PYTHONPATH (e.g. PYTHONPATH=. in front of the command)" if on_command_line() else "sys.path"
             raise ConfigError(f"env_id={env_id!r}: there is no module {module} to import; put the folder that "
                               f"holds {module.replace('.', '/')}.py on {path}") from None
-        frame = traceback.extract_tb(error.__traceback__)[-1]
-        where = f"{error.filename}:{error.lineno}" if isinstance(error, SyntaxError) else f"{frame.filename}:{frame.lineno}"
-        raise ConfigError(f"env_id={env_id!r}: importing {module} failed at {where} ({type(error).__name__}: "
-                          f"{error}); fix it there") from None
+        raise ConfigError(f"env_id={env_id!r}: importing {module} failed at {error_location(error)} "
+                          f"({type(error).__name__}: {error}); fix it there") from None
+
+
+def error_location(error: Exception) -> str:
+    """file:line where an error in the user's code was raised."""
+    if isinstance(error, SyntaxError):
+        return f"{error.filename}:{error.lineno}"
+    frame = traceback.extract_tb(error.__traceback__)[-1]
+    return f"{frame.filename}:{frame.lineno}"
 
 
 def registration_hint(module: str, name: str) -> str:
