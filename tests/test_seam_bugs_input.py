@@ -201,6 +201,17 @@ def test_errors_raised_in_python_name_the_python_arguments(tmp_path):
         train(fast_config(seed=-1), tmp_path / "d", show_progress=False)
 
 
+@pytest.mark.parametrize("name, value, message", [
+    ("steps", "100", "steps='100' is not allowed: must be an integer, e.g. steps=30000"),
+    ("buffer_size", 1e4, "buffer_size=10000.0 is not allowed: must be an integer, e.g. buffer_size=1000000"),
+    ("save_buffer", "no", "save_buffer='no' is not allowed: must be true or false, e.g. save_buffer=True"),
+])
+def test_a_run_setting_of_the_wrong_type_is_refused_in_python_instead_of_a_type_error(tmp_path, name, value, message):
+    with pytest.raises(ConfigError, match=re.escape(message)):
+        train(dataclasses.replace(fast_config(), **{name: value}), tmp_path / "run", show_progress=False)
+    assert not (tmp_path / "run").exists()
+
+
 # --- a student's own environment: module:EnvId ----------------------------------------------------------------
 STUDENT_MODULE = textwrap.dedent('''
     import gymnasium as gym

@@ -22,7 +22,8 @@ class TrainConfig:
     """Everything a training run needs besides the agent's hyperparameters (which sit in `agent`)."""
 
     env_id: str = field(default="Pendulum-v1", metadata={
-        "help": "gymnasium environment id (flat Box observations, bounded Box actions)"})
+        "help": "gymnasium environment id (flat Box observations, bounded Box actions); your own as module:EnvId, "
+                "where importing module registers EnvId (module on PYTHONPATH)"})
     steps: int = field(default=30_000, metadata={"help": "environment steps in total (>= 0)"})
     seed: int = field(default=0, metadata={"help": "run seed: weights, batches, noise and episode resets derive from it"})
     backend: str = field(default="numpy", metadata={"help": "array backend: numpy | cupy | auto"})
