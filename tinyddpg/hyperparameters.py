@@ -14,7 +14,7 @@ from .errors import ConfigError
 from .noise import NOISE_CHOICES
 
 
-def setting(default, help: str, allowed: str, ok=lambda value: True):
+def setting(default, help: str, allowed: str = "must be true or false", ok=lambda value: True):
     """A field with its help, what it allows (in words, for the error) and the test of an allowed value of its type."""
     return field(default=default, metadata={"help": help, "allowed": allowed, "ok": ok})
 
@@ -30,8 +30,7 @@ class DDPGConfig:
                               lambda lr: lr > 0)
     critic_lr: float = setting(1e-3, "Adam learning rate of the critic (> 0)", "must be > 0 (typical 1e-4 to 1e-3)",
                                lambda lr: lr > 0)
-    gamma: float = setting(0.99, "discount factor, in [0, 1]", "must be in [0, 1] (typical 0.99)",
-                           lambda gamma: 0 <= gamma <= 1)
+    gamma: float = setting(0.99, "discount factor, in [0, 1]", "must be in [0, 1] (typical 0.99)", lambda g: 0 <= g <= 1)
     rho: float = setting(0.995, "Polyak factor, in [0, 1): target <- rho * target + (1 - rho) * online (the paper's "
                                 "tau = 1 - rho)", "must be in [0, 1) (typical 0.995, i.e. tau = 0.005)",
                          lambda rho: 0 <= rho < 1)
@@ -47,10 +46,8 @@ class DDPGConfig:
                            "must be > 0 (typical 0.01)", lambda dt: dt > 0)
     final_init_bound: float = setting(3e-3, "final layers start uniform(-b, b) (DDPG paper: 3e-3); hidden layers as "
                                             "torch.nn.Linear", "must be > 0 (typical 3e-3)", lambda bound: bound > 0)
-    normalize_obs: bool = setting(False, "standardise observations by their running mean and std (true | false)",
-                                  "must be true or false")
-    twin_critics: bool = setting(False, "TD3: two critics, the TD target takes the smaller target value "
-                                        "(true | false)", "must be true or false")
+    normalize_obs: bool = setting(False, "standardise observations by their running mean and std (true | false)")
+    twin_critics: bool = setting(False, "TD3: two critics, the TD target takes the smaller target value (true | false)")
     target_noise: float = setting(0.0, "TD3: std of the Gaussian noise on the target action, in action half-ranges "
                                        "(>= 0; TD3: 0.2)", "must be >= 0 (TD3: 0.2; 0 = off)", lambda std: std >= 0)
     target_noise_clip: float = setting(0.5, "TD3: the target noise is clipped to +-this, in action half-ranges "
