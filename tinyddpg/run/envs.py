@@ -108,8 +108,9 @@ def env_spec(env: gym.Env) -> EnvSpec:
     if not isinstance(action_space, gym.spaces.Box):
         raise ConfigError(f"{env_id} has a {type(action_space).__name__} action space; DDPG needs continuous actions "
                           f"(a bounded Box), since its actor outputs real numbers")
-    if len(action_space.shape) != 1 or not (np.all(np.isfinite(action_space.low)) and np.all(np.isfinite(action_space.high))):
-        raise ConfigError(f"{env_id} has action space {action_space}; DDPG needs a flat Box with finite bounds, "
+    if len(action_space.shape) != 1 or not np.all(np.isfinite(action_space.high - action_space.low) &
+                                                  (action_space.low < action_space.high)):
+        raise ConfigError(f"{env_id} has action space {action_space}; DDPG needs a flat Box with finite bounds, low < high, "
                           f"because the actor's tanh output is scaled onto [low, high] (wrap it with "
                           f"gymnasium.wrappers.RescaleAction or ClipAction)")
     if not isinstance(obs_space, gym.spaces.Box) or len(obs_space.shape) != 1:
