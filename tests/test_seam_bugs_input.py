@@ -109,8 +109,9 @@ def batch_of(backend, size, obs_dim, action_dim, **nonfinite):
 @pytest.mark.filterwarnings("ignore:invalid value encountered")  # NumPy's, on the way to the loss
 @pytest.mark.parametrize("part, value", [("reward", np.nan), ("reward", np.inf), ("obs", np.nan),
                                          ("action", -np.inf), ("next_obs", np.nan), ("terminated", np.nan)])
-def test_an_update_on_a_batch_with_nan_or_infinity_is_refused_and_changes_no_weight(part, value):
-    agent = DDPG(3, 2, [-2.0, 0.0], [1.0, 3.0], DDPGConfig(hidden=(8,), batch_size=4, normalize_obs=True))
+def test_an_update_on_a_batch_with_nan_or_infinity_is_refused_and_changes_no_weight(backend32, part, value):
+    agent = DDPG(3, 2, [-2.0, 0.0], [1.0, 3.0], DDPGConfig(hidden=(8,), batch_size=4, normalize_obs=True),
+                 backend=backend32)
     before = {key: array.copy() for key, array in agent.state_dict().items()}
     with pytest.raises(NumericalError, match=rf"the critic loss is (nan|inf); this update changed no weight: the "
                                              rf"batch's {part} holds NaN or infinity"):
