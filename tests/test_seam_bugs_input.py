@@ -41,7 +41,7 @@ def assert_one_line_refusal(result, message):
     ("pendulum.py", ["--seed", "-1"], "pendulum.py: error: seed=-1 is not allowed: must be an integer >= 0"),
     ("halfcheetah.py", ["--steps", "-1"], "halfcheetah.py: error: steps=-1 is not allowed: must be an integer >= 0"),
     ("halfcheetah.py", ["--seed", "-3"], "halfcheetah.py: error: seed=-3 is not allowed: must be an integer >= 0"),
-])
+], ids=["pendulum.py --steps -1", "pendulum.py --seed -1", "halfcheetah.py --steps -1", "halfcheetah.py --seed -3"])
 def test_the_examples_refuse_a_bad_argument_in_one_line(tmp_path, example, args, message):
     result = subprocess.run([sys.executable, str(EXAMPLES / example), *args, "--out", str(tmp_path / "run")],
                             capture_output=True, text=True, timeout=300, cwd=tmp_path)
