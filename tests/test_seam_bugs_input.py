@@ -98,6 +98,12 @@ def test_ddpg_refuses_action_bounds_that_do_not_fit(low, high):
         DDPG(3, 2, low, high, DDPGConfig(hidden=(8,)))
 
 
+def test_one_bound_for_all_dimensions_is_taken_for_each_as_gymnasiums_box_does():
+    agent = DDPG(3, 2, -2.0, 3.0, DDPGConfig(hidden=(8,)))
+    np.testing.assert_array_equal(agent.low, [-2.0, -2.0])
+    np.testing.assert_array_equal(agent.high, [3.0, 3.0])
+
+
 def batch_of(backend, size, obs_dim, action_dim, **nonfinite):
     arrays = {"obs": np.zeros((size, obs_dim)), "action": np.zeros((size, action_dim)), "reward": np.ones(size),
               "next_obs": np.zeros((size, obs_dim)), "terminated": np.zeros(size)}

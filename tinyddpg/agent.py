@@ -42,7 +42,7 @@ class DDPG:
     """A DDPG agent: actor, critic, their targets, two Adam optimizers and exploration noise.
 
     obs_dim, action_dim  lengths of an observation and of an action vector
-    low, high            action bounds, one per action dimension (low < high): the actor maps tanh's (-1, 1)
+    low, high            action bounds, one per action dimension or one for all (low < high): the actor maps tanh's (-1, 1)
                          onto (low, high), act() clips to [low, high]
     config               hyperparameters, a DDPGConfig (each field's help says what it does); default DDPGConfig()
     backend              array library and dtype, get_backend(...); default $TINYDDPG_BACKEND or NumPy, float32
@@ -57,7 +57,8 @@ class DDPG:
         self.config = config = (config or DDPGConfig()).validate()
         self.backend = backend = backend or get_backend()
         self.rng = rng if rng is not None else make_rng(0)
-        self.low, self.high = np.asarray(low, dtype=np.float64), np.asarray(high, dtype=np.float64)
+        self.low, self.high = (np.full(max(action_dim, 0), bound, dtype=np.float64) if np.ndim(bound) == 0  # one for all
+                               else np.asarray(bound, dtype=np.float64) for bound in (low, high))
         if not (min(obs_dim, action_dim) >= 1 and self.low.shape == self.high.shape == (action_dim,)
                 and np.all(np.isfinite(self.high - self.low)) and np.all(self.low < self.high)):
             raise ConfigError(f"DDPG(obs_dim={obs_dim}, action_dim={action_dim}, low={low}, high={high}) is not allowed: "
