@@ -14,6 +14,7 @@ import os
 import time
 from pathlib import Path
 
+from ..errors import setting_text
 from . import checkpoint as ckpt
 
 
@@ -79,4 +80,4 @@ def more_than_the_cores(threads: int) -> str:
     if threads <= cores:
         return ""
     return (f"; WARNING: {threads} threads on {cores} cores, the extra ones wait for a core and slow every update, "
-            f"up to 300x beside other work; --threads {cores} or fewer is faster")
+            f"up to 300x beside other work; {setting_text('threads', cores)} or fewer is faster")
