@@ -11,11 +11,12 @@ A checkpoint is also written every 10,000 steps, so even a crash loses at most t
 import argparse
 from pathlib import Path
 
+from tinyddpg.run.cli import exit_status
 from tinyddpg.run.config import preset, with_overrides
 from tinyddpg.run.envs import make_env
 from tinyddpg.run.plot import plot_runs
 from tinyddpg.run.render import RenderError, record_gif
-from tinyddpg.run.train import TrainingInterrupted, evaluate, load_agent, train
+from tinyddpg.run.train import evaluate, load_agent, train
 
 
 def main() -> int:
@@ -25,18 +26,17 @@ def main() -> int:
     parser.add_argument("--noise", choices=("gaussian", "ou"), default="gaussian")
     parser.add_argument("--out", default=None, help="run folder (default runs/example-halfcheetah-<noise>)")
     args = parser.parse_args()
+    return exit_status(lambda: run(args), program="halfcheetah.py")  # a bad setting is one line, not a traceback
 
+
+def run(args) -> int:
     out = Path(args.out or f"runs/example-halfcheetah-{args.noise}")
     resume = (out / "checkpoint.npz").exists()
     noise = {"noise": "ou", "noise_scale": 0.2} if args.noise == "ou" else {"noise": "gaussian"}  # paper: sigma 0.2
     config = with_overrides(preset("halfcheetah"), {"steps": args.steps, "seed": args.seed, **noise})
     if resume:
         print(f"resuming {out} from its checkpoint")
-    try:
-        train(config, out, resume=resume)
-    except TrainingInterrupted as stop:
-        print(stop)
-        return 1
+    train(config, out, resume=resume)  # Ctrl-C saves, and exit_status says how to continue
 
     agent, config = load_agent(out)
     returns = evaluate(agent, make_env(config.env_id), episodes=10, run_seed=config.seed)

@@ -6,8 +6,10 @@ off, draw the learning curve and record an animation of the learned swing-up.
 """
 
 import argparse
+import sys
 from pathlib import Path
 
+from tinyddpg.run.cli import exit_status
 from tinyddpg.run.config import preset, with_overrides
 from tinyddpg.run.envs import make_env
 from tinyddpg.run.plot import plot_runs
@@ -15,13 +17,16 @@ from tinyddpg.run.render import record_gif
 from tinyddpg.run.train import evaluate, load_agent, train
 
 
-def main() -> None:
+def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--steps", type=int, default=preset("pendulum").steps)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--out", default="runs/example-pendulum")
     args = parser.parse_args()
+    return exit_status(lambda: run(args), program="pendulum.py")  # a bad setting is one line, not a traceback
 
+
+def run(args) -> int:
     out = Path(args.out)
     config = with_overrides(preset("pendulum"), {"steps": args.steps, "seed": args.seed})
     train(config, out, resume=(out / "checkpoint.npz").exists())  # rerunning continues where it stopped
@@ -33,7 +38,8 @@ def main() -> None:
     print("learning curve:", plot_runs([out], out / "curve.png"))
     frames = record_gif(agent, config.env_id, out / "pendulum.gif", config.seed)
     print(f"animation: {out / 'pendulum.gif'} ({frames} frames)")
+    return 0
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

@@ -22,7 +22,7 @@ def test_cupy_without_device_says_what_is_missing_and_how_to_install():
     message = str(error.value)
     assert "backend 'cupy' is not available" in message
     assert cupy_problem() in message
-    assert "pip install 'tinyddpg[cuda12]'" in message and "--backend numpy" in message
+    assert "pip install 'tinyddpg[cuda12]'" in message and "or choose backend='numpy'" in message  # called from Python
 
 
 @pytest.mark.skipif(cupy_problem() is None, reason="a CUDA device works here")

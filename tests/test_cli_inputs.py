@@ -103,8 +103,13 @@ def test_bad_plot_outputs_are_refused_before_drawing(trained, tmp_path, output, 
     (["--noise-scale=-inf"], "noise_scale='-inf' is not allowed: must be a finite number"),
     (["--env", "Pendulm-v1"], "env_id='Pendulm-v1' is not a registered gymnasium environment (did you mean 'Pendulum-v1'"),
     (["--threads", "0"], "argument --threads: '0' is not allowed: must be an integer >= 1, e.g. --threads 1"),
-    (["--batch-size", "100000000", "--buffer-size", "100000000"],
-     "this run needs about 3,147.4 GiB (replay buffer 2.1 MiB, networks and Adam 6.5 MiB, one update's activations "
+    (["--seed", "-1"], "seed=-1 is not allowed: must be an integer >= 0 (NumPy seeds its generators with those), e.g. "
+                       "--seed 0"),
+    (["--hidden", "64,,64"], "hidden='64,,64' is not a valid tuple[int, ...]: give comma-separated integers, e.g. "
+                             "--hidden 400,300"),
+    (["--hidden", "64,64,"], "hidden='64,64,' is not a valid tuple[int, ...]: give comma-separated integers"),
+    (["--batch-size", "100000000", "--buffer-size", "100000000"],  # the whole ring is allocated, 30,000 rows saved
+     "this run needs about 3,150.8 GiB (replay buffer 3.4 GiB, networks and Adam 6.5 MiB, one update's activations "
      "3,147.1 GiB), but the machine has"),
 ])
 def test_bad_train_settings_are_refused_before_anything_is_written(tmp_path, args, message):
@@ -116,7 +121,7 @@ def test_bad_train_settings_are_refused_before_anything_is_written(tmp_path, arg
 def test_a_run_folder_that_is_a_file_is_refused(tmp_path):
     (tmp_path / "README.md").write_text("# notes\n")
     assert_refused(run_tinyddpg("train", "--out", str(tmp_path / "README.md")),
-                   "README.md is a file, not a folder; choose a run folder with --out")
+                   "README.md is a file, not a folder; choose another folder with --out")
     assert (tmp_path / "README.md").read_text() == "# notes\n"
 
 

@@ -269,9 +269,10 @@ def test_nan_loss_stops_with_the_step_and_keeps_the_last_good_checkpoint(tmp_pat
 
     monkeypatch.setattr(agent_module, "mse", mse_turning_nan)
     out = tmp_path / "run"
-    with pytest.raises(NumericalError, match=r"step 349: critic_loss is nan; training stopped \(lower the learning "
-                       r"rates, or check the rewards for NaN\); the checkpoint of step 200 is untouched: continue it "
-                       r"with tinyddpg train --resume .*run once the cause is gone, or start over"):
+    with pytest.raises(NumericalError, match=r"step 349: the critic loss is nan; this update changed no weight: the "
+                       r"batch is finite, so the networks diverged \(lower the learning rates\); the checkpoint of step "
+                       r"200 is untouched: continue it with train\(config, '.*run', resume=True\) once the cause is "
+                       r"gone, or start over with other settings in another out_dir"):
         train(fast_config(steps=1000), out, show_progress=False)
     _, meta = ckpt.load_checkpoint(out / "checkpoint.npz")
     assert meta["counters"]["step"] == 200
@@ -283,7 +284,7 @@ def test_nan_before_the_first_checkpoint_says_the_same_command_starts_over(tmp_p
     real_mse = agent_module.mse
     monkeypatch.setattr(agent_module, "mse", lambda p, t: (real_mse(p, t)[0] * float("nan"), real_mse(p, t)[1]))
     out = tmp_path / "run"
-    with pytest.raises(NumericalError, match=r"step 50: critic_loss is nan; .* no checkpoint was saved yet, so nothing "
+    with pytest.raises(NumericalError, match=r"step 50: the critic loss is nan; .* no checkpoint was saved yet, so nothing "
                                              r"is lost: fix the cause and run the same command again \(it starts"):
         train(fast_config(steps=400), out, show_progress=False)
     monkeypatch.undo()
@@ -299,7 +300,7 @@ def test_out_of_memory_during_an_update_is_one_line_with_the_estimate_and_the_ne
 
     monkeypatch.setattr(agent_module.DDPG, "update", update_out_of_memory)
     with pytest.raises(OutOfMemory, match=r"out of memory at step 50 \(MemoryError: Unable to allocate 128. TiB"
-                                          r".*\); the estimate was about .*Lower --batch-size or --buffer-size, or "
+                                          r".*\); the estimate was about .*Lower batch_size or buffer_size, or "
                                           r"free memory; no checkpoint was saved yet"):
         train(fast_config(steps=400), tmp_path / "run", show_progress=False)
 
@@ -308,9 +309,9 @@ def test_a_run_that_needs_more_memory_than_the_machine_has_is_refused_before_all
     import tinyddpg.run.train as train_module
 
     monkeypatch.setattr(train_module, "available_bytes", lambda: 8 * 2**30)
-    with pytest.raises(OutOfMemory, match=r"this run needs about 31.8 GiB \(replay buffer 703.1 KiB, networks and "
+    with pytest.raises(OutOfMemory, match=r"this run needs about 31.8 GiB \(replay buffer 34.7 MiB, networks and "
                                           r"Adam 6.5 MiB, one update's activations 31.5 GiB\), but the machine has 8.0 GiB "
-                                          r"available; lower --batch-size \(the largest part\), or free memory"):
+                                          r"available; lower batch_size \(the largest part\), or free memory"):
         Run(helpers.fast_config(hidden=(400, 300), batch_size=1_000_000, buffer_size=1_000_000, steps=10_000),
             tmp_path / "run")
     assert not (tmp_path / "run").exists()

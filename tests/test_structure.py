@@ -11,7 +11,8 @@ import tinyddpg.networks
 import tinyddpg.nn
 
 PACKAGE = Path(tinyddpg.nn.__file__).parent
-CORE_ENGINE = ["backend", "nn", "losses", "optim", "networks", "buffer", "noise", "normalizer", "agent"]
+CORE_ENGINE = ["backend", "nn", "losses", "optim", "networks", "buffer", "noise", "normalizer", "hyperparameters",
+               "agent"]
 CORE_LINE_BUDGET = 1_049  # the core engine, read top to bottom in one sitting
 MODULE_LINE_BUDGET = 250
 

@@ -3,7 +3,6 @@
 from .agent import DDPG, DDPGConfig
 from .backend import get_backend
 from .buffer import Batch
-from .ddpg_gradcheck import action_gradient_report, actor_loss_report, agent_reports, critic_loss_report
 from .errors import CheckpointError, ConfigError, NumericalError, TinyDDPGError
 from .run.config import TrainConfig, preset
 from .run.train import train
@@ -27,3 +26,15 @@ __all__ = [
            "preset",
            "train",
 ]
+
+GRADIENT_REPORTS = ("action_gradient_report", "actor_loss_report", "agent_reports", "critic_loss_report")
+
+
+def __getattr__(name: str):
+    """The gradient reports load on first use: importing them with the package put tinyddpg.gradcheck in
+    sys.modules before `python -m tinyddpg.gradcheck` ran it, and runpy warned about the double import."""
+    if name in GRADIENT_REPORTS:
+        from . import ddpg_gradcheck
+
+        return getattr(ddpg_gradcheck, name)
+    raise AttributeError(f"module 'tinyddpg' has no attribute {name!r}")

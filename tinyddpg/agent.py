@@ -24,55 +24,25 @@ three switches on this update, each off by default (off = the DDPG update above,
 from __future__ import annotations
 
 from contextlib import contextmanager
-from dataclasses import dataclass, field
 
 import numpy as np
 
 from .backend import Backend, get_backend, make_rng
 from .buffer import Batch
+from .errors import ConfigError, NumericalError
+from .hyperparameters import DDPGConfig
 from .losses import mse
 from .networks import Actor, Critic
-from .noise import GaussianNoise, NoNoise, OrnsteinUhlenbeckNoise
+from .noise import make_noise
 from .normalizer import ObservationNormalizer
 from .optim import Adam
-
-
-@dataclass
-class DDPGConfig:
-    """The agent's hyperparameters (defaults: the `pendulum` preset). Each field's help is its documentation."""
-
-    hidden: tuple[int, ...] = field(default=(400, 300), metadata={
-        "help": "hidden layer widths of actor and critic, e.g. 400,300"})
-    actor_lr: float = field(default=1e-3, metadata={"help": "Adam learning rate of the actor (> 0)"})
-    critic_lr: float = field(default=1e-3, metadata={"help": "Adam learning rate of the critic (> 0)"})
-    gamma: float = field(default=0.99, metadata={"help": "discount factor, in [0, 1]"})
-    rho: float = field(default=0.995, metadata={
-        "help": "Polyak factor, in [0, 1): target <- rho * target + (1 - rho) * online (the paper's tau = 1 - rho)"})
-    batch_size: int = field(default=256, metadata={"help": "transitions per update (<= buffer size)"})
-    noise: str = field(default="gaussian", metadata={"help": "exploration noise: gaussian | ou | none"})
-    noise_scale: float = field(default=0.1, metadata={
-        "help": "Gaussian std or OU sigma, in units of the action half-range (high - low) / 2 (>= 0)"})
-    ou_theta: float = field(default=0.15, metadata={"help": "OU mean-reversion rate (DDPG paper: 0.15)"})
-    ou_dt: float = field(default=1e-2, metadata={"help": "OU time step (OpenAI Baselines' default; the paper gives none)"})
-    final_init_bound: float = field(default=3e-3, metadata={
-        "help": "final layers start uniform(-b, b) (DDPG paper: 3e-3); hidden layers as torch.nn.Linear"})
-    normalize_obs: bool = field(default=False, metadata={
-        "help": "standardise observations by their running mean and std (true | false)"})
-    twin_critics: bool = field(default=False, metadata={
-        "help": "TD3: two critics, the TD target takes the smaller target value (true | false)"})
-    target_noise: float = field(default=0.0, metadata={
-        "help": "TD3: std of the Gaussian noise on the target action, in action half-ranges (>= 0; TD3: 0.2)"})
-    target_noise_clip: float = field(default=0.5, metadata={
-        "help": "TD3: the target noise is clipped to +-this, in action half-ranges (>= 0; TD3: 0.5)"})
-    policy_delay: int = field(default=1, metadata={
-        "help": "TD3: actor step and Polyak updates every this many critic updates (>= 1; TD3: 2)"})
 
 
 class DDPG:
     """A DDPG agent: actor, critic, their targets, two Adam optimizers and exploration noise.
 
     obs_dim, action_dim  lengths of an observation and of an action vector
-    low, high            action bounds, one per action dimension (low < high): the actor maps tanh's (-1, 1)
+    low, high            action bounds, one per action dimension or one for all (low < high): the actor maps tanh's (-1, 1)
                          onto (low, high), act() clips to [low, high]
     config               hyperparameters, a DDPGConfig (each field's help says what it does); default DDPGConfig()
     backend              array library and dtype, get_backend(...); default $TINYDDPG_BACKEND or NumPy, float32
@@ -84,10 +54,16 @@ class DDPG:
 
     def __init__(self, obs_dim: int, action_dim: int, low, high, config: DDPGConfig | None = None, *,
                  backend: Backend | None = None, rng: np.random.Generator | None = None):
-        self.config = config = config or DDPGConfig()
+        self.config = config = (config or DDPGConfig()).validate()
         self.backend = backend = backend or get_backend()
         self.rng = rng if rng is not None else make_rng(0)
-        self.low, self.high = np.asarray(low, dtype=np.float64), np.asarray(high, dtype=np.float64)
+        self.low, self.high = (np.full(max(action_dim, 0), bound, dtype=np.float64) if np.ndim(bound) == 0  # one for all
+                               else np.asarray(bound, dtype=np.float64) for bound in (low, high))
+        if not (min(obs_dim, action_dim) >= 1 and self.low.shape == self.high.shape == (action_dim,)
+                and np.all(np.isfinite(self.high - self.low)) and np.all(self.low < self.high)):
+            raise ConfigError(f"DDPG(obs_dim={obs_dim}, action_dim={action_dim}, low={low}, high={high}) is not allowed: "
+                              f"obs_dim and action_dim must be >= 1, low and high {action_dim} finite numbers each, "
+                              f"low < high in every dimension")
         self.action_scale = (self.high - self.low) / 2.0  # host copy, for the noise
 
         options = dict(hidden=config.hidden, backend=backend, final_init_bound=config.final_init_bound)
@@ -108,7 +84,7 @@ class DDPG:
         self.critic_optimizer = Adam([c.flat_params for c in self.critics], [c.flat_grads for c in self.critics],
                                      backend, lr=config.critic_lr)  # one Adam over both twins: the summed loss
         self.low_device, self.high_device = backend.to_device(self.low), backend.to_device(self.high)
-        self.noise = make_noise(config, action_dim, self.rng)
+        self.noise = make_noise(config.noise, config.noise_scale, action_dim, self.rng, config.ou_theta, config.ou_dt)
         self.normalizer = ObservationNormalizer(obs_dim, backend) if config.normalize_obs else None
         self.training = True
 
@@ -156,8 +132,12 @@ class DDPG:
             raise RuntimeError("update() called in evaluation mode: call agent.train() before updating")
         batch = self.normalize_batch(batch)
         critic_loss, q = self.compute_critic_gradients(batch, self.td_target(batch))  # steps 1. and 2.
-        self.critic_optimizer.step()
         stats = {"critic_loss": float(critic_loss)}
+        if not np.isfinite(stats["critic_loss"]):  # checked before any step: a bad batch changes no weight
+            raise NumericalError(f"the critic loss is {stats['critic_loss']}; this update changed no weight: " +
+                                 batch.nonfinite_text(self.backend.xp, or_else="the batch is finite, so the networks "
+                                                                               "diverged (lower the learning rates)"))
+        self.critic_optimizer.step()
         if self.critic_optimizer.t % self.config.policy_delay == 0:  # TD3 delay: skip 3.-4. on the other steps
             stats["actor_loss"] = float(self.compute_actor_gradients(batch))
             self.actor_optimizer.step()
@@ -239,12 +219,3 @@ def soft_update(target, online, rho: float) -> None:
     target.flat_params *= rho
     target.flat_params += (1.0 - rho) * online.flat_params
 
-
-def make_noise(config: DDPGConfig, action_dim: int, rng: np.random.Generator):
-    if config.noise == "gaussian":
-        return GaussianNoise(config.noise_scale, action_dim, rng)
-    if config.noise == "ou":
-        return OrnsteinUhlenbeckNoise(action_dim, rng, theta=config.ou_theta, sigma=config.noise_scale, dt=config.ou_dt)
-    if config.noise == "none":
-        return NoNoise(action_dim)
-    raise ValueError(f"noise={config.noise!r} is unknown; choose gaussian, ou or none")

@@ -26,7 +26,7 @@ from typing import Any
 
 import numpy as np
 
-from .errors import ConfigError
+from .errors import ConfigError, setting_text
 
 BACKEND_ENV_VAR = "TINYDDPG_BACKEND"
 BACKEND_CHOICES = ("numpy", "cupy", "auto")
@@ -34,7 +34,7 @@ STRICT_DEVICES = ("device1", "no_float64")
 DTYPE_CHOICES = ("float32", "float64")
 CUPY_INSTALL_HINT = (
     "install CuPy for your CUDA version with `pip install 'tinyddpg[cuda12]'` or `pip install 'tinyddpg[cuda13]'`, "
-    "check that `nvidia-smi` lists a GPU, or choose `--backend numpy`"
+    "check that `nvidia-smi` lists a GPU, or choose "
 )
 
 
@@ -92,7 +92,8 @@ def get_backend(name: str | None = None, dtype: str = "float32") -> Backend:
     if name == "cupy":
         problem = cupy_problem()
         if problem is not None:
-            raise ConfigError(f"backend 'cupy' is not available: {problem}. To fix: {CUPY_INSTALL_HINT}")
+            raise ConfigError(f"backend 'cupy' is not available: {problem}. To fix: {CUPY_INSTALL_HINT}"
+                              f"{setting_text('backend', 'numpy')}")
         return _cupy_backend(dtype)
     if name == "auto":
         return _cupy_backend(dtype) if cupy_problem() is None else _numpy_backend(dtype)

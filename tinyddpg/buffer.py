@@ -16,6 +16,7 @@ from typing import NamedTuple
 import numpy as np
 
 from .backend import Backend
+from .errors import NumericalError
 
 
 class Batch(NamedTuple):
@@ -28,6 +29,12 @@ class Batch(NamedTuple):
     reward: object  # (B,)
     next_obs: object  # (B, obs_dim)
     terminated: object  # (B,) 1.0 where the episode really ended (not a time-limit truncation)
+
+    def nonfinite_text(self, xp, or_else: str) -> str:
+        """Which parts hold a NaN or infinity ("the batch's reward holds NaN or infinity"), or `or_else`."""
+        parts = [name for name, part in self._asdict().items() if not bool(xp.all(xp.isfinite(part)))]
+        verb = "hold" if len(parts) > 1 else "holds"
+        return f"the batch's {' and '.join(parts)} {verb} NaN or infinity" if parts else or_else
 
 
 class ReplayBuffer:
@@ -50,6 +57,9 @@ class ReplayBuffer:
     def add(self, obs, action, reward: float, next_obs, terminated: bool) -> None:
         """Store one transition (host values), overwriting the oldest when full."""
         row = np.concatenate([np.ravel(obs), np.ravel(action), [reward], np.ravel(next_obs), [float(terminated)]])
+        if not np.all(np.isfinite(row)):  # one check on a small host row: a NaN never enters the buffer
+            raise NumericalError(f"a transition with NaN or infinity is not stored (obs {obs}, action {action}, reward "
+                                 f"{reward}, next_obs {next_obs}); check the environment's rewards and observations")
         self.rows[self.next_index, :] = self.backend.to_device(row)
         self.next_index = (self.next_index + 1) % self.capacity
         self.size = min(self.size + 1, self.capacity)

@@ -76,3 +76,12 @@ class NoNoise:
 
     def load_state_dict(self, state: dict[str, np.ndarray]) -> None:
         pass
+
+
+def make_noise(kind: str, scale: float, action_dim: int, rng: np.random.Generator, ou_theta: float, ou_dt: float):
+    """The exploration noise `kind` (one of NOISE_CHOICES) with std or sigma `scale`, in action half-ranges."""
+    if kind == "gaussian":
+        return GaussianNoise(scale, action_dim, rng)
+    if kind == "ou":
+        return OrnsteinUhlenbeckNoise(action_dim, rng, theta=ou_theta, sigma=scale, dt=ou_dt)
+    return NoNoise(action_dim)

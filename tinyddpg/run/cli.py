@@ -5,13 +5,15 @@ from __future__ import annotations
 import argparse
 import math
 import os
+import shlex
 import signal
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 from .. import __version__
 from ..backend import BACKEND_CHOICES, BACKEND_ENV_VAR, CUPY_INSTALL_HINT, cupy_problem
-from ..errors import ConfigError, TinyDDPGError
+from ..errors import ConfigError, TinyDDPGError, command_line_language
 from .config import PRESETS, default_text, field_help, field_names, parse_value, preset, with_overrides
 from .folder import CONFIG_FILE, RunFolderLock
 from .stats import LAST_K
@@ -219,9 +221,13 @@ def output_file(suffixes: tuple[str, ...], example: str):
         if path.suffix.lower() not in suffixes:
             raise argparse.ArgumentTypeError(f"{text!r} must end in {' or '.join(suffixes)}, e.g. {example}")
         if not folder.is_dir():
-            what = "is a file" if folder.exists() else "does not exist"
-            raise argparse.ArgumentTypeError(f"{text!r}: the folder {folder} {what}; create it first "
-                                             f"(mkdir -p {folder}) or write to the current folder, e.g. {example}")
+            existing = next(parent for parent in [folder, *folder.parents] if parent.exists() or parent == Path("."))
+            if existing.exists() and not existing.is_dir():  # mkdir -p cannot make a folder under a file
+                raise argparse.ArgumentTypeError(f"{text!r}: {existing} is a file, not a folder; write to a folder, "
+                                                 f"e.g. {example}")
+            raise argparse.ArgumentTypeError(f"{text!r}: the folder {folder} does not exist; create it first "
+                                             f"(mkdir -p {shlex.quote(str(folder))}) or write to the current folder, "
+                                             f"e.g. {example}")
         if not os.access(folder, os.W_OK) or path.is_dir():
             problem = "is a folder" if path.is_dir() else f"is in {folder}, which is not writable"
             raise argparse.ArgumentTypeError(f"{text!r} {problem}; choose another file, e.g. {example}")
@@ -361,24 +367,31 @@ def add_coursework_commands(commands) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    return exit_status(lambda: args.handler(args))
+
+
+def exit_status(work: Callable[[], int], program: str = "tinyddpg") -> int:
+    """Run work (a command) and return its exit status; a failure is one line on stderr, never a traceback, and
+    messages name options and commands. The command line and the examples run in it."""
     from .train import TrainingInterrupted
 
-    args = build_parser().parse_args(argv)
     try:
-        return args.handler(args)
+        with command_line_language():
+            return work()
     except TrainingInterrupted as stop:
         signal.signal(signal.SIGINT, signal.SIG_IGN)  # saved already: one more Ctrl-C must not cut this message
-        print(f"tinyddpg: {stop}", file=sys.stderr)
+        print(f"{program}: {stop}", file=sys.stderr)
         return 128 + stop.signal_number
     except TinyDDPGError as error:
-        print(f"tinyddpg: error: {error}", file=sys.stderr)
+        print(f"{program}: error: {error}", file=sys.stderr)
         return 2
     except MemoryError as error:  # one not foreseen by the estimate, outside a training run
-        print(f"tinyddpg: error: out of memory ({type(error).__name__}: {error}); lower --batch-size or "
+        print(f"{program}: error: out of memory ({type(error).__name__}: {error}); lower --batch-size or "
               f"--buffer-size, or free memory", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
-        print("tinyddpg: interrupted", file=sys.stderr)
+        print(f"{program}: interrupted", file=sys.stderr)
         return 130
 
 

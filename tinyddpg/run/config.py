@@ -12,8 +12,8 @@ from dataclasses import dataclass, field
 
 from ..agent import DDPGConfig
 from ..backend import BACKEND_CHOICES, DTYPE_CHOICES
-from ..errors import ConfigError
-from ..noise import NOISE_CHOICES
+from ..errors import ConfigError, option_value_text, setting_text, settings_text
+from ..hyperparameters import has_type
 from .tensorboard import INSTALL_HINT as TENSORBOARD_INSTALL_HINT
 
 
@@ -22,7 +22,8 @@ class TrainConfig:
     """Everything a training run needs besides the agent's hyperparameters (which sit in `agent`)."""
 
     env_id: str = field(default="Pendulum-v1", metadata={
-        "help": "gymnasium environment id (flat Box observations, bounded Box actions)"})
+        "help": "gymnasium environment id (flat Box observations, bounded Box actions); your own as module:EnvId, "
+                "where importing module registers EnvId (module on PYTHONPATH)"})
     steps: int = field(default=30_000, metadata={"help": "environment steps in total (>= 0)"})
     seed: int = field(default=0, metadata={"help": "run seed: weights, batches, noise and episode resets derive from it"})
     backend: str = field(default="numpy", metadata={"help": "array backend: numpy | cupy | auto"})
@@ -117,39 +118,46 @@ def with_overrides(config: TrainConfig, overrides: dict[str, object]) -> TrainCo
     return dataclasses.replace(config, **train, agent=dataclasses.replace(config.agent, **agent))
 
 
+KIND_TEXT = {"bool": "true or false", "int": "an integer", "float": "a finite number",
+             "tuple[int, ...]": "comma-separated integers", "str": "a string"}
+
+
 def parse_value(name: str, text: str):
     """A setting's value from text, typed like the field: "400,300" for hidden, "true" for booleans."""
     kind = _field_types()[name]
     try:
         if kind == "tuple[int, ...]":
-            return tuple(int(part) for part in text.split(",") if part.strip())
+            parts = text.split(",") if text.strip() else []
+            return tuple(int(part) for part in parts)  # "64,,64" is refused: int("") fails
         if kind == "bool":
             if text.lower() not in ("true", "false", "1", "0", "yes", "no"):
                 raise ValueError(text)
             return text.lower() in ("true", "1", "yes")
         value = {"int": int, "float": float, "str": str}[kind](text)
     except ValueError:
-        allowed = {"bool": "true or false", "int": "an integer", "float": "a number",
-                   "tuple[int, ...]": "comma-separated integers"}.get(kind, kind)
-        raise ConfigError(f"{name}={text!r} is not a valid {kind}: give {allowed}, e.g. {option_example(name)}") from None
+        raise ConfigError(f"{name}={text!r} is not a valid {kind}: give {KIND_TEXT[kind]}, e.g. "
+                          f"{option_example(name)}") from None
     if kind == "float" and not math.isfinite(value):
         raise ConfigError(f"{name}={text!r} is not allowed: must be a finite number, e.g. "
                           f"{option_example(name)}")
     return value
 
 
+def default_value(name: str):
+    """The pendulum preset's value of a setting."""
+    defaults = PRESETS["pendulum"]
+    return getattr(defaults, name) if hasattr(defaults, name) else getattr(defaults.agent, name)
+
+
 def default_text(name: str) -> str:
     """The pendulum preset's value of a setting as it is typed: "400,300", "0.001", "true"."""
-    defaults = PRESETS["pendulum"]
-    value = getattr(defaults, name) if hasattr(defaults, name) else getattr(defaults.agent, name)
-    if isinstance(value, tuple):
-        return ",".join(map(str, value))
-    return str(value).lower() if isinstance(value, bool) else str(value)
+    return option_value_text(default_value(name))
 
 
 def option_example(name: str) -> str:
-    """A working command-line option for a setting, e.g. "--actor-lr 0.001"."""
-    return f"--{name.replace('_', '-')} {default_text(name)}"
+    """A working setting, as the caller writes it: "--actor-lr 0.001" on the command line, "actor_lr=0.001" in
+    Python."""
+    return setting_text(name, default_value(name))
 
 
 def _field_types() -> dict[str, str]:
@@ -167,6 +175,16 @@ def did_you_mean(name: str, choices) -> str:
     return f" (did you mean {' or '.join(repr(c) for c in close)}?)" if close else ""
 
 
+def how_to_register(env_class: type) -> str:
+    """How to make an environment class a "module:EnvId" id, which a resume, evaluate or plot can make again."""
+    module = "my_env" if env_class.__module__ == "__main__" else env_class.__module__
+    move = f"move it to {module}.py and " if env_class.__module__ == "__main__" else ""
+    env_id = f"{env_class.__name__}-v0"
+    return (f"{move}register it at the end of {module.split('.')[-1]}.py with gymnasium.register(id={env_id!r}, "
+            f"entry_point='{module}:{env_class.__qualname__}', max_episode_steps=200), then give env_id "
+            f"'{module}:{env_id}'")
+
+
 def validate(config: TrainConfig) -> None:
     """Raise ConfigError naming the field, the value and the allowed range, for the first bad setting."""
     agent = config.agent
@@ -175,17 +193,23 @@ def validate(config: TrainConfig) -> None:
         if not ok:
             raise ConfigError(f"{name}={value!r} is not allowed: {allowed}")
 
-    for settings in (config, agent):
+    if not isinstance(config.env_id, str):  # an environment object or class: a run needs an id to make it again
+        env_class = config.env_id if isinstance(config.env_id, type) else type(config.env_id)
+        raise ConfigError(f"env_id={config.env_id!r} is not allowed: must be an id, which a resume and an evaluation "
+                          f"can make again; {how_to_register(env_class)}")
+    for settings in (config, agent):  # every value of its field's type first, so the ranges compare numbers
         for f in dataclasses.fields(settings):
-            value = getattr(settings, f.name)
-            require(not isinstance(value, float) or math.isfinite(value), f.name, value,
-                    f"must be a finite number, e.g. {option_example(f.name)}")
+            if f.name != "agent" and not has_type(getattr(settings, f.name), f.type):
+                require(False, f.name, getattr(settings, f.name), f"must be {KIND_TEXT[f.type]}, e.g. "
+                                                                  f"{option_example(f.name)}")
 
-    require(isinstance(config.steps, int) and config.steps >= 0, "steps", config.steps, "must be an integer >= 0")
+    require(config.steps >= 0, "steps", config.steps, f"must be an integer >= 0, e.g. {option_example('steps')}")
+    require(config.seed >= 0, "seed", config.seed,
+            f"must be an integer >= 0 (NumPy seeds its generators with those), e.g. {option_example('seed')}")
     require(config.buffer_size >= 1, "buffer_size", config.buffer_size, "must be >= 1")
-    require(agent.batch_size >= 1, "batch_size", agent.batch_size, "must be >= 1")
     require(agent.batch_size <= config.buffer_size, "batch_size", agent.batch_size,
-            f"must be <= buffer_size ({config.buffer_size}); raise --buffer-size or lower --batch-size")
+            f"must be <= buffer_size ({config.buffer_size}); raise {setting_text('buffer_size')} or lower "
+            f"{setting_text('batch_size')}")
     require(config.random_steps >= 0, "random_steps", config.random_steps, "must be >= 0")
     require(config.update_after >= 0, "update_after", config.update_after, "must be >= 0")
     require(config.eval_every >= 1, "eval_every", config.eval_every, "must be >= 1")
@@ -193,24 +217,10 @@ def validate(config: TrainConfig) -> None:
     require(config.checkpoint_every >= 1, "checkpoint_every", config.checkpoint_every, "must be >= 1")
     require(config.backend in BACKEND_CHOICES, "backend", config.backend, f"choose one of {', '.join(BACKEND_CHOICES)}")
     require(config.dtype in DTYPE_CHOICES, "dtype", config.dtype, f"choose one of {', '.join(DTYPE_CHOICES)}")
-    require(len(agent.hidden) >= 1 and all(isinstance(h, int) and h >= 1 for h in agent.hidden), "hidden",
-            agent.hidden, "needs at least one layer, every width a positive integer, e.g. 400,300")
-    require(agent.actor_lr > 0, "actor_lr", agent.actor_lr, "must be > 0 (typical 1e-4 to 1e-3)")
-    require(agent.critic_lr > 0, "critic_lr", agent.critic_lr, "must be > 0 (typical 1e-4 to 1e-3)")
-    require(0.0 <= agent.gamma <= 1.0, "gamma", agent.gamma, "must be in [0, 1] (typical 0.99)")
-    require(0.0 <= agent.rho < 1.0, "rho", agent.rho, "must be in [0, 1) (typical 0.995, i.e. tau = 0.005)")
-    require(agent.noise in NOISE_CHOICES, "noise", agent.noise, f"choose one of {', '.join(NOISE_CHOICES)}")
-    require(agent.noise_scale >= 0, "noise_scale", agent.noise_scale, "must be >= 0 (typical 0.1)")
-    require(agent.ou_theta > 0, "ou_theta", agent.ou_theta, "must be > 0 (typical 0.15)")
-    require(agent.ou_dt > 0, "ou_dt", agent.ou_dt, "must be > 0 (typical 0.01)")
     require(not config.tensorboard or importlib.util.find_spec("tensorboardX") is not None, "tensorboard",
             config.tensorboard, f"needs tensorboardX, which is not installed: {TENSORBOARD_INSTALL_HINT}")
-    require(agent.final_init_bound > 0, "final_init_bound", agent.final_init_bound, "must be > 0 (typical 3e-3)")
-    require(agent.target_noise >= 0, "target_noise", agent.target_noise, "must be >= 0 (TD3: 0.2; 0 = off)")
-    require(agent.target_noise_clip >= 0, "target_noise_clip", agent.target_noise_clip, "must be >= 0 (TD3: 0.5)")
-    require(isinstance(agent.policy_delay, int) and agent.policy_delay >= 1, "policy_delay", agent.policy_delay,
-            "must be an integer >= 1 (TD3: 2; 1 = off)")
+    agent.validate()
     for name, value in TD3_SETTINGS.items():
         require(not config.td3 or getattr(agent, name) == value, name, getattr(agent, name),
                 f"td3=true sets {name}={value}; to change one fix, use td3=false and set the fixes one by one, "
-                f"e.g. --td3 false --twin-critics true --policy-delay 2")
+                f"e.g. {settings_text(('td3', False), ('twin_critics', True), ('policy_delay', 2))}")

@@ -13,7 +13,7 @@ import sys
 from pathlib import Path
 from typing import ClassVar
 
-from ..errors import ConfigError
+from ..errors import ConfigError, resume_text
 from .checkpoint import CHECKPOINT_FILE
 
 CONFIG_FILE = "config.json"
@@ -82,7 +82,7 @@ class RunFolderLock:
         os.close(fd)
         raise RunFolderBusy(f"{self.folder} is in use by {holder}, which is training in it; wait for it to finish, "
                             f"or stop it (Ctrl-C in its terminal, or kill -INT with its pid) and then continue with: "
-                            f"tinyddpg train --resume {self.folder}")
+                            f"{resume_text(self.folder)}")
 
     def __exit__(self, *exc) -> None:
         if self.fd is None:  # entered again by its holder: the outer exit releases it

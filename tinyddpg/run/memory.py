@@ -1,7 +1,9 @@
 """The memory a run needs, estimated before anything is allocated, and refused when the machine has less.
 
-    replay buffer   min(buffer_size, steps) rows of (2 obs + action + 2) numbers, twice with save_buffer
-                    (the checkpoint writes a host copy of the filled rows)
+    replay buffer   buffer_size rows of (2 obs + action + 2) numbers, allocated in full at the start (CuPy
+                    takes them all at once, and NumPy's request for them fails when the machine has less);
+                    with save_buffer, once more the rows filled by the end, min(buffer_size, steps), which the
+                    checkpoint copies to the host
     networks        NETWORK_COPIES x the parameters of actor and critic(s): themselves, their targets, gradients,
                     Adam's m and v (6), and a margin for the small per-layer arrays
     activations     ACTIVATION_FACTOR x batch x (obs + action + the hidden widths) numbers: the forward caches
@@ -16,7 +18,7 @@ import itertools
 import os
 from dataclasses import dataclass
 
-from ..errors import TinyDDPGError
+from ..errors import TinyDDPGError, setting_text
 
 ACTIVATION_FACTOR = 12
 NETWORK_COPIES = 7
@@ -47,8 +49,8 @@ def estimate(config, obs_dim: int, action_dim: int) -> MemoryEstimate:
     """The bytes the run of `config` (a TrainConfig) needs on an environment of these dimensions."""
     itemsize = 8 if config.dtype == "float64" else 4
     hidden = config.agent.hidden
-    rows = min(config.buffer_size, config.steps)
-    buffer = rows * (2 * obs_dim + action_dim + 2) * itemsize * (2 if config.save_buffer else 1)
+    saved_rows = min(config.buffer_size, config.steps) if config.save_buffer else 0
+    buffer = (config.buffer_size + saved_rows) * (2 * obs_dim + action_dim + 2) * itemsize
     actor_sizes, critic_sizes = [obs_dim, *hidden, action_dim], [obs_dim + action_dim, *hidden, 1]
     critics = 2 if config.agent.twin_critics else 1
     actor, critic = (sum((a + 1) * b for a, b in itertools.pairwise(sizes)) for sizes in (actor_sizes, critic_sizes))
@@ -77,9 +79,9 @@ def check_fits(needed: MemoryEstimate, available: int | None) -> None:
     """Raise OutOfMemory with the figures and the fix when the estimate exceeds the available memory."""
     if available is None or needed.total <= available:
         return
-    largest = max(("--batch-size", needed.activations), ("--buffer-size", needed.buffer), key=lambda pair: pair[1])
+    largest = max(("batch_size", needed.activations), ("buffer_size", needed.buffer), key=lambda pair: pair[1])
     raise OutOfMemory(f"this run needs {needed}, but the machine has {size_text(available)} available; lower "
-                      f"{largest[0]} (the largest part), or free memory")
+                      f"{setting_text(largest[0])} (the largest part), or free memory")
 
 
 def size_text(n: int) -> str:

@@ -14,6 +14,7 @@ import os
 import time
 from pathlib import Path
 
+from ..errors import setting_text
 from . import checkpoint as ckpt
 from .progress import counted
 
@@ -67,8 +68,18 @@ def choose_threads(requested: int | None, run_dir: Path, resume: bool) -> tuple[
     if requested is not None:
         if saved is not None and saved != requested:
             return requested, (f"--threads; the run used {saved} before, so from here on it rounds differently "
-                               f"from an uninterrupted run")
-        return requested, "--threads"
+                               f"from an uninterrupted run{more_than_the_cores(requested)}")
+        return requested, f"--threads{more_than_the_cores(requested)}"
     if saved is not None:
-        return saved, "the run's own, from its checkpoint, so the resume is exact"
+        return saved, f"the run's own, from its checkpoint, so the resume is exact{more_than_the_cores(saved)}"
     return free_core_threads()
+
+
+def more_than_the_cores(threads: int) -> str:
+    """What a thread count above the cores costs (accepted: an exact resume of a run trained on a larger machine
+    needs its count); "" when it fits."""
+    cores = os.cpu_count() or 1
+    if threads <= cores:
+        return ""
+    return (f"; WARNING: {threads} threads on {cores} cores, the extra ones wait for a core and slow every update, "
+            f"up to 300x beside other work; {setting_text('threads', cores)} or fewer is faster")

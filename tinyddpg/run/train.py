@@ -38,7 +38,7 @@ import numpy as np
 from ..agent import DDPG
 from ..backend import get_backend, limit_blas_threads, make_rng
 from ..buffer import ReplayBuffer
-from ..errors import CheckpointError, ConfigError, NumericalError, TinyDDPGError
+from ..errors import CheckpointError, ConfigError, NumericalError, TinyDDPGError, another_folder_text, resume_text, setting_text
 from . import checkpoint as ckpt
 from .config import TrainConfig, validate
 from .envs import EVAL_STREAM, TRAIN_STREAM, env_spec, episode_seed, make_env
@@ -119,7 +119,7 @@ class Run:
                                        rng=self.rng)
         except MemoryError as error:
             raise OutOfMemory(f"out of memory while allocating the networks and the replay buffer ({error}); the "
-                              f"estimate was {self.memory}: lower --buffer-size, or free memory") from None
+                              f"estimate was {self.memory}: lower {setting_text('buffer_size')}, or free memory") from None
         self.counters = Counters()
         self.checkpoint_path = self.out_dir / ckpt.CHECKPOINT_FILE
 
@@ -162,8 +162,8 @@ class Run:
                 raise NumericalError(f"{error}; {self.next_step()}") from None
             except MemoryError as error:
                 raise OutOfMemory(f"out of memory at step {self.counters.step:,} ({type(error).__name__}: {error}); "
-                                  f"the estimate was {self.memory}. Lower --batch-size or --buffer-size, or free "
-                                  f"memory; {self.next_step()}") from None
+                                  f"the estimate was {self.memory}. Lower {setting_text('batch_size')} or "
+                                  f"{setting_text('buffer_size')}, or free memory; {self.next_step()}") from None
         return self.counters
 
     def loop(self, show_progress: bool) -> None:
@@ -207,7 +207,7 @@ class Run:
     def make_folder(self) -> None:
         """Create the run folder, or ConfigError saying why it cannot be written."""
         if self.out_dir.exists() and not self.out_dir.is_dir():
-            raise ConfigError(f"{self.out_dir} is a file, not a folder; choose a run folder with --out")
+            raise ConfigError(f"{self.out_dir} is a file, not a folder; choose {another_folder_text()}")
         try:
             self.out_dir.mkdir(parents=True, exist_ok=True)
             if not os.access(self.out_dir, os.W_OK):
@@ -239,12 +239,15 @@ class Run:
             self.obs = self.start_episode()
         action = self.choose_action(self.obs)
         next_obs, reward, terminated, truncated, _ = self.env.step(action)
+        with at_step(self.counters.step + 1):  # a NaN from the environment: refused before the normalizer sees it
+            self.buffer.add(self.obs, action, float(reward), next_obs, terminated)
         self.agent.observe(next_obs)
-        self.buffer.add(self.obs, action, float(reward), next_obs, terminated)
         self.counters.step += 1
         self.episode_return += float(reward)
         if self.counters.step >= self.config.update_after:
-            self.losses.add(self.counters.step, self.agent.update(self.buffer.sample(self.config.agent.batch_size)))
+            with at_step(self.counters.step):
+                stats = self.agent.update(self.buffer.sample(self.config.agent.batch_size))
+            self.losses.add(self.counters.step, stats)
             check_gradients_finite(self.counters.step, self.agent)
         episode_ended = terminated or truncated
         self.obs = None if episode_ended else next_obs
@@ -310,7 +313,7 @@ class Run:
                            "from an uninterrupted run's from here" if self.obs is not None else "")
             raise TrainingInterrupted(
                 f"stopped by {signal.Signals(stop.signal).name} at step {self.counters.step}; checkpoint and log "
-                f"saved in {self.out_dir}. Continue with: tinyddpg train --resume {self.out_dir}{mid_episode}",
+                f"saved in {self.out_dir}. Continue with: {resume_text(self.out_dir)}{mid_episode}",
                 stop.signal)
 
     def next_step(self) -> str:
@@ -318,18 +321,27 @@ class Run:
         if self.saved_step is None:
             return ("no checkpoint was saved yet, so nothing is lost: fix the cause and run the same command again "
                     "(it starts the run over)")
-        return (f"the checkpoint of step {self.saved_step:,} is untouched: continue it with tinyddpg train --resume "
-                f"{self.out_dir} once the cause is gone, or start over with other settings in another folder (--out)")
+        return (f"the checkpoint of step {self.saved_step:,} is untouched: continue it with {resume_text(self.out_dir)} "
+                f"once the cause is gone, or start over with other settings in {another_folder_text()}")
 
 
 def unwritable(out_dir: Path, error: OSError) -> ConfigError:
-    return ConfigError(f"cannot write to the run folder {out_dir}: {error.strerror or error}; choose a writable "
-                       f"folder with --out")
+    return ConfigError(f"cannot write to the run folder {out_dir}: {error.strerror or error}; choose "
+                       f"{another_folder_text()}, a writable one")
 
 
 def next_multiple(step: int, every: int) -> int:
     """The first multiple of `every` after `step`."""
     return (step // every + 1) * every
+
+
+@contextmanager
+def at_step(step: int):
+    """A NumericalError raised inside names the step it happened at."""
+    try:
+        yield
+    except NumericalError as error:
+        raise NumericalError(f"step {step}: {error}") from None
 
 
 def check_gradients_finite(step: int, agent: DDPG) -> None:
@@ -465,10 +477,10 @@ def check_new_run_folder(out_dir: Path) -> None:
     """ConfigError when out_dir is a file, or holds a checkpoint that a new run would overwrite. (A run that
     stopped before its first checkpoint saved nothing to lose, so it is started over.)"""
     if Path(out_dir).exists() and not Path(out_dir).is_dir():
-        raise ConfigError(f"{out_dir} is a file, not a folder; choose a run folder with --out")
+        raise ConfigError(f"{out_dir} is a file, not a folder; choose {another_folder_text()}")
     if (Path(out_dir) / ckpt.CHECKPOINT_FILE).exists():
-        raise ConfigError(f"{out_dir} already holds a run; continue it with `tinyddpg train --resume {out_dir}` "
-                          f"or choose another folder with --out")
+        raise ConfigError(f"{out_dir} already holds a run; continue it with `{resume_text(out_dir)}` "
+                          f"or choose {another_folder_text()}")
 
 
 def saved_config(out_dir: Path) -> tuple[TrainConfig, bool]:
@@ -493,7 +505,7 @@ def load_run_config(out_dir: Path) -> TrainConfig:
     config, has_checkpoint = saved_config(out_dir)
     if not has_checkpoint:
         raise CheckpointError(f"{run_folder_problem(out_dir)}: it has nothing to load yet; train it again with "
-                              f"tinyddpg train --resume {out_dir} (it starts over from its {CONFIG_FILE})")
+                              f"{resume_text(out_dir)} (it starts over from its {CONFIG_FILE})")
     return config
 
 
