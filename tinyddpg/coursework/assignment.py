@@ -25,7 +25,8 @@ from ..errors import ConfigError
 from .parts import DDPG_PARTS, PARTS, PARTS_BY_NAME, TD3_PARTS, TRAINING_BANDIT_POINTS, TRAINING_PENDULUM_POINTS, Part
 
 ENGINE = Path(__file__).resolve().parent.parent
-ENGINE_MODULES = ("backend", "errors", "nn", "losses", "optim", "networks", "buffer", "noise", "normalizer", "agent")
+ENGINE_MODULES = ("backend", "errors", "nn", "losses", "optim", "networks", "buffer", "noise", "normalizer",
+                  "hyperparameters", "agent")
 PACKAGE = "my_ddpg"
 MANIFEST = "assignment.json"
 GUIDE = ENGINE.parent / "docs" / "guide.md"
