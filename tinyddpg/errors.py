@@ -65,11 +65,12 @@ def settings_text(*settings: tuple[str, object]) -> str:
     return (" " if on_command_line() else ", ").join(setting_text(name, value) for name, value in settings)
 
 
-def resume_text(folder) -> str:
-    """How to continue the run in folder: a command, or the Python call."""
+def resume_text(folder, steps: int | None = None) -> str:
+    """How to continue the run in folder (to `steps` in all, if given): a command, or the Python call."""
     if on_command_line():
-        return shlex.join(["tinyddpg", "train", "--resume", str(folder)])
-    return f"train(config, {str(folder)!r}, resume=True)"
+        return shlex.join(["tinyddpg", "train", "--resume", str(folder), *(["--steps", str(steps)] if steps else [])])
+    config = "config" if steps is None else f"with_overrides(config, {{'steps': {steps}}})"
+    return f"train({config}, {str(folder)!r}, resume=True)"
 
 
 def another_folder_text() -> str:

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..errors import CheckpointError
+from ..errors import CheckpointError, on_command_line, resume_text
 
 FORMAT_NAME = "tinyddpg-checkpoint"
 FORMAT_VERSION = 1
@@ -86,10 +86,10 @@ def damaged(path: Path, problem: str) -> CheckpointError:
     """The error for a checkpoint that cannot be read, with the way forward: put back a copy, or set the file
     aside (nothing is deleted) and train the run again from its config.json, which a resume without a checkpoint
     does."""
-    aside = shlex.quote(f"{path}.damaged")
+    aside = (f"mv {shlex.quote(str(path))} {shlex.quote(f'{path}.damaged')} &&" if on_command_line() else
+             f"rename it to {f'{path}.damaged'!r}, then")
     return CheckpointError(f"{path} {problem}. Put back a copy of it if you have one, or set it aside and train the "
-                           f"run again from its start: mv {shlex.quote(str(path))} {aside} && tinyddpg train "
-                           f"--resume {shlex.quote(str(path.parent))}")
+                           f"run again from its start: {aside} {resume_text(path.parent)}")
 
 
 def prefixed(prefix: str, state: dict[str, np.ndarray]) -> dict[str, np.ndarray]:

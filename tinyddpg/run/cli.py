@@ -51,13 +51,13 @@ def backend_from_environment(given: dict[str, object], applies: bool = True) -> 
         raise ConfigError(f"{BACKEND_ENV_VAR}={value!r} is not a backend: set it to one of {', '.join(BACKEND_CHOICES)} "
                           f"(export {BACKEND_ENV_VAR}=numpy), or unset it (unset {BACKEND_ENV_VAR}) to train on NumPy")
     if applies and value == "cupy" and cupy_problem() is not None:
-        raise ConfigError(f"{BACKEND_ENV_VAR}=cupy asks for the GPU, but {cupy_problem()}. To fix: {CUPY_INSTALL_HINT} "
-                          f"(or unset {BACKEND_ENV_VAR})")
+        raise ConfigError(f"{BACKEND_ENV_VAR}=cupy asks for the GPU, but {cupy_problem()}. To fix: {CUPY_INSTALL_HINT}"
+                          f"`--backend numpy` (or unset {BACKEND_ENV_VAR})")
     return value
 
 
 def command_train(args) -> int:
-    from .train import PLOT_FILE, check_new_run_folder, quote, saved_config, train
+    from .train import PLOT_FILE, check_new_run_folder, saved_config, train
 
     overrides = settings_from(args)
     if args.resume:
@@ -66,7 +66,7 @@ def command_train(args) -> int:
         if beside:
             raise ConfigError(f"--resume continues a run with its saved settings in its own folder; only --steps may "
                               f"change (got {', '.join(beside)}): continue it with tinyddpg train --resume "
-                              f"{quote(args.resume)} [--steps N], or train a new run with other settings in another "
+                              f"{shlex.quote(args.resume)} [--steps N], or train a new run with other settings in another "
                               f"folder (--out)")
     environment_backend = backend_from_environment(overrides, applies=not args.resume)
     backend_note = ""

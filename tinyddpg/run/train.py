@@ -38,7 +38,16 @@ import numpy as np
 from ..agent import DDPG
 from ..backend import get_backend, limit_blas_threads, make_rng
 from ..buffer import ReplayBuffer
-from ..errors import CheckpointError, ConfigError, NumericalError, TinyDDPGError, another_folder_text, resume_text, setting_text
+from ..errors import (
+    CheckpointError,
+    ConfigError,
+    NumericalError,
+    TinyDDPGError,
+    another_folder_text,
+    on_command_line,
+    resume_text,
+    setting_text,
+)
 from . import checkpoint as ckpt
 from .config import TrainConfig, validate
 from .envs import EVAL_STREAM, TRAIN_STREAM, env_spec, episode_seed, make_env
@@ -459,18 +468,13 @@ def check_resumable(config: TrainConfig, out_dir: Path) -> None:
     done = ckpt.read_checkpoint_meta(out_dir / ckpt.CHECKPOINT_FILE)["counters"]["step"]
     if config.steps < done:
         raise ConfigError(f"steps={config.steps:,} is fewer than the {done:,} steps the run in {out_dir} has done "
-                          f"already; continue it with more, e.g. tinyddpg train --resume {quote(out_dir)} --steps "
-                          f"{2 * done}")
+                          f"already; continue it with more, e.g. {resume_text(out_dir, 2 * done)}")
     log = out_dir / LOG_FILE
     if done > 0 and not log.exists():
+        start_empty = f"touch {shlex.quote(str(log))} &&" if on_command_line() else f"open({str(log)!r}, 'w'), then"
         raise ConfigError(f"{log} is missing, so the resumed run's log would lack its first {done:,} steps; put it "
-                          f"back, or continue with a log that starts at step {done:,}: touch {quote(log)} && "
-                          f"tinyddpg train --resume {quote(out_dir)} --steps {config.steps}")
-
-
-def quote(path: Path) -> str:
-    """A path as a shell word, so a suggested command works when copied (spaces, quotes)."""
-    return shlex.quote(str(path))
+                          f"back, or continue with a log that starts at step {done:,}: {start_empty} "
+                          f"{resume_text(out_dir, config.steps)}")
 
 
 def check_new_run_folder(out_dir: Path) -> None:
