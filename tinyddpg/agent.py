@@ -197,13 +197,12 @@ class DDPG:
 
     # --- saving ---------------------------------------------------------------------------------------------
     def state_dict(self) -> dict[str, np.ndarray]:
-        """Host arrays of all four networks, both optimizers and the noise, keyed "<part>/<name>"."""
+        """Host arrays of every network and target, both optimizers, the noise and normalizer: "<part>/<name>"."""
         return {f"{part}/{key}": value for part, obj in self._parts().items() for key, value in obj.state_dict().items()}
 
     def load_state_dict(self, state: dict[str, np.ndarray]) -> None:
         for part, obj in self._parts().items():
-            prefix = part + "/"
-            obj.load_state_dict({k.removeprefix(prefix): v for k, v in state.items() if k.startswith(prefix)})
+            obj.load_state_dict({k.removeprefix(f"{part}/"): v for k, v in state.items() if k.startswith(f"{part}/")})
 
     def _parts(self) -> dict:
         parts = {"actor": self.actor, "critic": self.critic, "actor_target": self.actor_target,
