@@ -33,6 +33,7 @@ setup(
             "ruff==0.17.6",
             "ray==2.60.0",
             "gymnasium[mujoco]==1.4.0",
+            "mujoco==4.0.0",  # the physics itself: results on the MuJoCo presets are reproducible only with one version
             "tqdm==4.70.1",
             "tensorboardX==2.6.5",
             "nbclient==0.11.0",
