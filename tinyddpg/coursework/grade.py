@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..errors import ConfigError
+from ..run.atomic import replaced_atomically
 from .assignment import read_manifest
 from .parts import PARTS_BY_NAME, TRAINING_BANDIT_POINTS, TRAINING_PENDULUM_POINTS
 
@@ -141,9 +142,8 @@ def gradescope_results(results: list[PartResult], seconds: float) -> dict:
 
 
 def write_json_atomically(path: Path, data: dict) -> None:
-    partial = path.with_name(path.name + ".partial")
-    partial.write_text(json.dumps(data, indent=2) + "\n")
-    partial.replace(path)
+    with replaced_atomically(path) as file:
+        file.write(json.dumps(data, indent=2) + "\n")
 
 
 def grade_command(folder: Path, parts: str | None, timeout: float, training: bool, gradescope: Path | None) -> int:

@@ -10,7 +10,6 @@ save leaves the previous checkpoint whole.
 from __future__ import annotations
 
 import json
-import os
 import shlex
 import zipfile
 from pathlib import Path
@@ -18,6 +17,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import CheckpointError, on_command_line, resume_text
+from .atomic import replaced_atomically
 
 FORMAT_NAME = "tinyddpg-checkpoint"
 FORMAT_VERSION = 1
@@ -28,16 +28,11 @@ ZIP_SIGNATURE = b"PK\x03\x04"  # an .npz is a zip archive
 def save_checkpoint(path: Path, arrays: dict[str, np.ndarray], meta: dict) -> None:
     """Write arrays and meta atomically to path."""
     path = Path(path)
-    temporary = path.with_name(path.name + ".tmp")
     payload = {**arrays, "meta": np.asarray(json.dumps({"format": FORMAT_NAME, "version": FORMAT_VERSION, **meta}))}
     try:
-        with open(temporary, "wb") as file:
+        with replaced_atomically(path, "wb") as file:
             np.savez(file, **payload)
-            file.flush()
-            os.fsync(file.fileno())
-        os.replace(temporary, path)
     except OSError as error:
-        temporary.unlink(missing_ok=True)
         raise CheckpointError(f"could not write checkpoint {path}: {error.strerror or error}; "
                               f"the previous checkpoint, if any, is untouched") from error
 

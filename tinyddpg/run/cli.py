@@ -13,7 +13,7 @@ from pathlib import Path
 
 from .. import __version__
 from ..backend import BACKEND_CHOICES, BACKEND_ENV_VAR, CUPY_INSTALL_HINT, cupy_problem
-from ..errors import ConfigError, TinyDDPGError, command_line_language
+from ..errors import ConfigError, TinyDDPGError, command_line_language, resume_text
 from .config import PRESETS, default_text, field_help, field_names, parse_value, preset, with_overrides
 from .folder import CONFIG_FILE, RunFolderLock
 from .stats import LAST_K
@@ -65,8 +65,8 @@ def command_train(args) -> int:
                                                                         if getattr(args, name) is not None]
         if beside:
             raise ConfigError(f"--resume continues a run with its saved settings in its own folder; only --steps may "
-                              f"change (got {', '.join(beside)}): continue it with tinyddpg train --resume "
-                              f"{shlex.quote(args.resume)} [--steps N], or train a new run with other settings in another "
+                              f"change (got {', '.join(beside)}): continue it with "
+                              f"{resume_text(args.resume)} [--steps N], or train a new run with other settings in another "
                               f"folder (--out)")
     environment_backend = backend_from_environment(overrides, applies=not args.resume)
     backend_note = ""
@@ -290,7 +290,8 @@ def build_parser() -> argparse.ArgumentParser:
                     "cluster; then DIR/summary.csv, DIR/summary_settings.csv (mean and IQM over seeds with 95% "
                     "bootstrap CIs, also printed) and DIR/curve.png (one curve per setting, band across seeds). "
                     "Running the same command again skips finished runs and resumes unfinished ones.")
-    sweep.add_argument("--preset", choices=sorted(PRESETS), default="pendulum", help="starting settings (default: pendulum)")
+    sweep.add_argument("--preset", choices=sorted(PRESETS), default=DEFAULT_PRESET,
+                       help=f"starting settings (default: {DEFAULT_PRESET})")
     sweep.add_argument("--seeds", default="0", help="seeds: a range 0-4, a list 0,2,5, or one seed (default 0)")
     sweep.add_argument("--set", action="append", default=[], metavar="NAME=V1,V2,...",
                        help="values of a setting (any `train` setting, e.g. batch_size=64,256); one value fixes it "

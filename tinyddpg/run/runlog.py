@@ -11,8 +11,9 @@ from __future__ import annotations
 
 import csv
 import math
-import os
 from pathlib import Path
+
+from .atomic import replaced_atomically
 
 LOG_FILE = "progress.csv"
 COLUMNS = ("step", "episode", "episode_return", "eval_return_mean", "eval_return_std", "value_estimate", "value_true",
@@ -30,12 +31,10 @@ class RunLog:
                 csv.writer(file).writerow(COLUMNS)
         else:
             kept = [row for row in read_log(self.path) if int(row["step"]) <= keep_rows_up_to_step]
-            temporary = self.path.with_name(self.path.name + ".tmp")
-            with open(temporary, "w", newline="") as file:
+            with replaced_atomically(self.path, newline="") as file:
                 writer = csv.DictWriter(file, COLUMNS)
                 writer.writeheader()
                 writer.writerows(kept)
-            os.replace(temporary, self.path)
         self.file = open(self.path, "a", newline="")  # noqa: SIM115 - open for the whole run; close() closes it
         self.writer = csv.writer(self.file)
 

@@ -37,6 +37,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..errors import ConfigError, TinyDDPGError
+from .atomic import replaced_atomically
 from .checkpoint import CHECKPOINT_FILE, read_checkpoint_meta
 from .config import TrainConfig, did_you_mean, field_names, parse_value, preset, validate, with_overrides
 from .envs import env_spec, make_env
@@ -357,7 +358,7 @@ def run_sweep(spec: SweepSpec, out_dir: Path, workers: int | None = None, ray_ad
         connect_ray(ray_address)
     claim_folder(spec, out_dir)
     workers = min(workers or os.cpu_count() or 1, len(runs))
-    where = f"on Ray ({ray_address})" if ray_address else f"in {workers} local worker process{'es' if workers > 1 else ''}"
+    where = f"on Ray ({ray_address})" if ray_address else f"in {counted(workers, 'local worker process')}"
     settings = counted(len(runs) // len(spec.seeds), "setting")
     print(f"sweep: {counted(len(runs), 'run')} ({settings} x {counted(len(spec.seeds), 'seed')}) {where} "
           f"-> {out_dir}", file=sys.stderr)
@@ -417,13 +418,11 @@ def write_summary(out_dir: Path, results: list[RunResult], last_k: int) -> list[
 
 
 def _write_csv(path: Path, columns: tuple[str, ...], rows: list[dict[str, object]]) -> None:
-    """Written to a temporary file and renamed: a crash leaves the previous file or the new one, never half."""
-    temporary = path.with_name(path.name + ".tmp")
-    with open(temporary, "w", newline="") as file:
+    """Written atomically: a crash leaves the previous file or the new one, never half."""
+    with replaced_atomically(path, newline="") as file:
         writer = csv.writer(file)
         writer.writerow(columns)
         writer.writerows([_cell(row[column]) for column in columns] for row in rows)
-    os.replace(temporary, path)
 
 
 def _cell(value) -> object:
