@@ -26,6 +26,8 @@ setup(
         "ray": ["ray[default]>=2.9"],
         "tensorboard": ["tensorboardX==2.6.5"],  # writes the events; viewing them needs the tensorboard package
         "notebook": ["ipywidgets>=8.0"],  # the progress bar widget in Jupyter (Colab has it already)
+        # the fused peer of benchmarks/bench_update.py and tests/test_jax_parity.py (skipped without it); CPU only
+        "jax": ["jax==0.10.2", "jaxlib==0.10.2", "optax==0.2.8"],
         "test": [  # exact pins: CI tests what was tested here
             "pytest==9.0.3",
             "array-api-strict==2.6.1",
