@@ -44,6 +44,8 @@ read; the floor then uses cupy.matmul.
 from __future__ import annotations
 
 import argparse
+import contextlib
+import importlib
 import itertools
 import json
 import os
@@ -51,7 +53,9 @@ import platform
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
+import types
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -185,10 +189,65 @@ def paired_ratio(a: list[float], b: list[float]) -> Stat:
 
 # --- the agents ---------------------------------------------------------------------------------------------
 
-def make_agent(shape: Shape, backend: Backend, seed: int = 0) -> DDPG:
+def make_agent(shape: Shape, backend: Backend, seed: int = 0, engine=None) -> DDPG:
+    """A DDPG agent of this tree's engine, or of `engine` (the agent module of engine_at(...), with its own
+    backend of the same name); the same seed gives both the same initial weights."""
     low, high = -shape.action_bound * np.ones(shape.action_dim), shape.action_bound * np.ones(shape.action_dim)
-    config = DDPGConfig(hidden=shape.hidden, batch_size=shape.batch)
-    return DDPG(shape.obs_dim, shape.action_dim, low, high, config, backend=backend, rng=make_rng(seed))
+    if engine is None:
+        config = DDPGConfig(hidden=shape.hidden, batch_size=shape.batch)
+        return DDPG(shape.obs_dim, shape.action_dim, low, high, config, backend=backend, rng=make_rng(seed))
+    own_backend = engine.get_backend(backend.name, dtype=backend.dtype_name)
+    config = engine.DDPGConfig(hidden=shape.hidden, batch_size=shape.batch)
+    return engine.DDPG(shape.obs_dim, shape.action_dim, low, high, config, backend=own_backend, rng=engine.make_rng(seed))
+
+
+# --- the peers beside this tree's engine: the engine before (another commit), JAX ------------------------------
+
+def engine_at(rev: str, into: Path) -> types.ModuleType:
+    """The core engine as it stood at git revision `rev`, extracted into `into` and imported as the package
+    `tinyddpg_before` (its own modules, not this tree's), so that before and after are timed in one process.
+    Only the agent module and what it imports are loaded (the package's __init__, which pulls in the training
+    loop, is skipped). Raises ConfigError when git cannot produce that revision."""
+    done = subprocess.run(["git", "-C", str(REPO_ROOT), "archive", "--format=tar", rev, "tinyddpg"],
+                          capture_output=True, check=False)
+    if done.returncode != 0:
+        raise ConfigError(f"--before {rev}: git archive failed ({done.stderr.decode().strip()}); give a commit of "
+                          f"this repository, e.g. --before 6a0a208")
+    subprocess.run(["tar", "-x", "-C", str(into)], input=done.stdout, check=True)
+    package = types.ModuleType("tinyddpg_before")
+    package.__path__ = [str(into / "tinyddpg")]
+    sys.modules["tinyddpg_before"] = package
+    return importlib.import_module("tinyddpg_before.agent")
+
+
+JAX_ONE_THREAD = "--xla_cpu_multi_thread_eigen=false intra_op_parallelism_threads=1"
+
+
+def load_jax(threads: int):
+    """tests/jax_reference.py with JAX on the CPU at `threads` threads (XLA reads its flags when JAX is imported:
+    one thread is the flags above; more is XLA's default, one per core), or None when JAX is not installed."""
+    if threads == 1:
+        os.environ["XLA_FLAGS"] = f"{os.environ.get('XLA_FLAGS', '')} {JAX_ONE_THREAD}".strip()
+    os.environ.setdefault("JAX_PLATFORMS", "cpu")
+    try:
+        import jax_reference
+    except ImportError:
+        return None
+    return jax_reference
+
+
+@contextlib.contextmanager
+def busy_processes(count: int):
+    """`count` CPU-bound processes (a pure Python loop each) running beside the measurement, ended after it."""
+    processes = [subprocess.Popen([sys.executable, "-c", "while True: pass"]) for _ in range(count)]
+    try:
+        if processes:
+            time.sleep(1.0)  # let them start spinning
+        yield
+    finally:
+        for process in processes:
+            process.terminate()
+            process.wait()
 
 
 # --- data ---------------------------------------------------------------------------------------------------
@@ -306,25 +365,49 @@ class Row:
     floor: Stat | None = None
     floor_ratio: Stat | None = None
     extra: dict = field(default_factory=dict)
+    before: Stat | None = None  # the engine at --before REV
+    before_floor_ratio: Stat | None = None
+    jax: Stat | None = None
+    jax_ratio: Stat | None = None  # tinyddpg / JAX
+    before_jax_ratio: Stat | None = None
 
 
-def measure_update(shape: Shape, device: Device, plan: Plan) -> Row:
+def measure_update(shape: Shape, device: Device, plan: Plan, before=None, jax_reference=None, busy: int = 0) -> Row:
+    """One update of tinyddpg, of the engine before (if given), of PyTorch, of JAX (if given) and the floor, all
+    from the same initial weights on the same batch, interleaved; the load average is read before and after."""
     backend = device.backend
     agent = make_agent(shape, backend)
     peer = reference_for(agent, torch.float32, device.torch_device)
     batch = filled_buffer(10_000, shape, backend, chunk=10_000).sample(shape.batch)  # views, as in training
-    tbatch = peer.tensors([backend.to_host(x) for x in batch])
+    host_batch = [backend.to_host(x) for x in batch]
+    tbatch = peer.tensors(host_batch)
     products = update_products(shape)
-    floor = matmul_floor(products, device)
-    fns = {"tinyddpg": lambda: agent.update(batch), "torch": lambda: peer.update(*tbatch), "floor": floor}
+    fns = {"tinyddpg": lambda: agent.update(batch), "torch": lambda: peer.update(*tbatch)}
+    if before is not None:
+        old_agent = make_agent(shape, backend, engine=before)
+        fns["before"] = lambda: old_agent.update(batch)  # the same arrays (neither engine writes into a batch)
+    if jax_reference is not None:
+        jax_peer = jax_reference.jax_reference_for(agent)
+        jbatch = jax_peer.arrays(host_batch)
+        fns["jax"] = lambda: jax_peer.update(*jbatch)
+    fns["floor"] = matmul_floor(products, device)
+    load_start = os.getloadavg()[0]
     t = interleaved(fns, plan.repeats, plan.update_iters, plan.warmup, device.sync)
     flops = sum(p.flops for p in products)
-    floor_stat = Stat.of(t["floor"], 1e3, "ms")
-    return Row(f"update {shape.name} {'-'.join(map(str, shape.hidden))}/{shape.obs_dim}/{shape.action_dim}",
-               Stat.of(t["tinyddpg"], 1e3, "ms"), Stat.of(t["torch"], 1e3, "ms"),
-               paired_ratio(t["tinyddpg"], t["torch"]), floor_stat, paired_ratio(t["tinyddpg"], t["floor"]),
-               {"floor_mflop": flops / 1e6, "floor_products": len(products),
-                "floor_gflops": flops / (floor_stat.median / 1e3) / 1e9})
+    ms = {name: Stat.of(times, 1e3, "ms") for name, times in t.items()}
+    label = f"{shape.name} {'-'.join(map(str, shape.hidden))}/{shape.obs_dim}/{shape.action_dim}"
+    row = Row(f"{label}{f' +{busy} busy' if busy else ''}", ms["tinyddpg"], ms["torch"],
+              paired_ratio(t["tinyddpg"], t["torch"]), ms["floor"], paired_ratio(t["tinyddpg"], t["floor"]),
+              {"floor_mflop": flops / 1e6, "floor_products": len(products),
+               "floor_gflops": flops / (ms["floor"].median / 1e3) / 1e9, "busy_processes": busy,
+               "load_1min_start": load_start, "load_1min_end": os.getloadavg()[0]})
+    if before is not None:
+        row.before, row.before_floor_ratio = ms["before"], paired_ratio(t["before"], t["floor"])
+    if jax_reference is not None:
+        row.jax, row.jax_ratio = ms["jax"], paired_ratio(t["tinyddpg"], t["jax"])
+        if before is not None:
+            row.before_jax_ratio = paired_ratio(t["before"], t["jax"])
+    return row
 
 
 def measure_act(shape: Shape, device: Device, plan: Plan) -> Row:
@@ -411,6 +494,7 @@ def print_settings(info: dict, plan: Plan) -> None:
               f"version {pool['version']}: {pool['num_threads']} threads")
     print(f"  torch.get_num_threads() = {info['torch_num_threads']}, interop threads {info['torch_interop_threads']}"
           f"; thread env vars: {info['thread_env'] or 'none'}")
+    print(f"JAX peer: {info['jax']}")
     print(f"plan: {plan.repeats} repeats; blocks of {plan.update_iters} updates / {plan.call_iters} calls; "
           f"warm-up {plan.warmup}; figures are median (min-max) of the repeat medians")
 
@@ -423,19 +507,25 @@ HEADER = f"{'what':<38} {'tinyddpg':>20} {'torch':>20} {'tiny/torch':>17}"
 
 
 def print_update_table(updates: list[Row]) -> None:
-    print("\n== one DDPG update, ms per update (batch 256 unless named)")
-    print(f"{HEADER} {'floor':>20} {'update/floor':>17}")
+    print("\n== one DDPG update, ms per update (batch 256 unless named); ratios are paired per repeat")
+    print(f"{'what':<38} {'tinyddpg':>20} {'before':>20} {'torch':>20} {'jax':>20} {'floor':>20}")
     for row in updates:
-        print(f"{row.what:<38} {fmt(row.tinyddpg):>20} {fmt(row.torch):>20} {fmt(row.ratio):>17} "
-              f"{fmt(row.floor):>20} {fmt(row.floor_ratio):>17}")
+        print(f"{row.what:<38} {fmt(row.tinyddpg):>20} {fmt(row.before):>20} {fmt(row.torch):>20} "
+              f"{fmt(row.jax):>20} {fmt(row.floor):>20}")
+    print(f"{'ratios':<38} {'tiny/jax':>17} {'tiny/floor':>17} {'tiny/torch':>17} {'before/jax':>17} "
+          f"{'before/floor':>17}  load (1 min) start-end")
+    for row in updates:
+        e = row.extra
+        print(f"{row.what:<38} {fmt(row.jax_ratio):>17} {fmt(row.floor_ratio):>17} {fmt(row.ratio):>17} "
+              f"{fmt(row.before_jax_ratio):>17} {fmt(row.before_floor_ratio):>17}  "
+              f"{e['load_1min_start']:.2f}-{e['load_1min_end']:.2f}")
     for row in updates:
         e = row.extra
         print(f"  floor {row.what}: {e['floor_products']} products, {e['floor_mflop']:.1f} MFLOP, "
               f"{e['floor_gflops']:.1f} GFLOP/s")
 
 
-def print_tables(updates: list[Row], calls: list[Row], sample: Row) -> None:
-    print_update_table(updates)
+def print_tables(calls: list[Row], sample: Row) -> None:
     print("\n== acting and sampling, microseconds per call")
     print(HEADER)
     for row in [*calls, sample]:
@@ -451,15 +541,30 @@ def write_json(path: str, info: dict, rows: list[Row]) -> None:
     print(f"\nwrote {path}")
 
 
+def busy_counts(text: str) -> list[int]:
+    counts = [int(part) for part in text.split(",")]
+    if min(counts) < 0:
+        raise ValueError(text)
+    return counts
+
+
 def parse_args(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--backend", choices=("numpy", "cupy"), default="numpy")
     parser.add_argument("--repeats", type=int, default=7, help="timed blocks per measured thing (default 7)")
     parser.add_argument("--quick", action="store_true", help="tiny run: 2 repeats, few iterations, small buffer")
-    parser.add_argument("--threads", type=int, default=1, help="threads for BOTH NumPy BLAS and torch (default 1)")
+    parser.add_argument("--threads", type=int, default=1,
+                        help="threads for NumPy BLAS, torch and JAX (default 1; JAX: XLA flags, 1 or XLA's default)")
     parser.add_argument("--json", metavar="PATH", help="also write the results as JSON")
     parser.add_argument("--size-sweep", action="store_true",
                         help="only the update, at hidden 256-256 to 1024-1024 and batch 256 and 1024 (obs 17, action 6)")
+    parser.add_argument("--update-only", action="store_true", help="only the update at the two shapes (no act, sample)")
+    parser.add_argument("--before", metavar="REV",
+                        help="also time the engine of git revision REV (e.g. 6a0a208) in the same process")
+    parser.add_argument("--no-jax", action="store_true", help="leave the JAX peer out (it is timed when installed)")
+    parser.add_argument("--busy", type=busy_counts, default=[0], metavar="N[,N...]",
+                        help="the updates with N CPU-bound processes of its own running beside (e.g. 0,1: "
+                             "without, then beside one; default 0)")
     args = parser.parse_args(argv)
     if args.repeats < 1 or args.threads < 1:
         parser.error("--repeats and --threads must be at least 1")
@@ -474,22 +579,58 @@ def main(argv=None) -> int:
         print(f"error: {error}", file=sys.stderr)
         return 2
     apply_threads(args.threads)
+    jax_reference = None if args.no_jax or device.backend.name != "numpy" else load_jax(args.threads)
     plan = make_plan(args)
     info = settings(args, device)
+    info["jax"] = jax_settings(jax_reference, args, device)
     print_settings(info, plan)
-    if args.size_sweep:
-        updates = [measure_update(shape, device, plan) for shape in SIZE_SWEEP]
-        print_update_table(updates)
+    with tempfile.TemporaryDirectory() as before_dir:
+        try:
+            before = engine_at(args.before, Path(before_dir)) if args.before else None
+        except ConfigError as error:
+            print(f"error: {error}", file=sys.stderr)
+            return 2
+        shapes = SIZE_SWEEP if args.size_sweep else SHAPES
+        updates = []
+        for busy in args.busy:
+            with busy_processes(busy):
+                updates += [measure_update(shape, device, plan, before, jax_reference, busy) for shape in shapes]
+    print_update_table(updates)
+    print_goals(updates)
+    if args.size_sweep or args.update_only:
         if args.json:
             write_json(args.json, info, updates)
         return 0
-    updates = [measure_update(shape, device, plan) for shape in SHAPES]
     calls = [measure_act(shape, device, plan) for shape in SHAPES]
     sample = measure_sample(device, plan)
-    print_tables(updates, calls, sample)
+    print_tables(calls, sample)
     if args.json:
         write_json(args.json, info, updates + calls + [sample])
     return 0
+
+
+def jax_settings(jax_reference, args, device: Device) -> str:
+    if args.no_jax:
+        return "left out (--no-jax)"
+    if device.backend.name != "numpy":
+        return "left out: the JAX peer runs on the CPU only (the numpy backend)"
+    if jax_reference is None:
+        return "not installed (pip install -e '.[jax]')"
+    import jax
+    import optax
+
+    flags = os.environ.get("XLA_FLAGS", "none")
+    return f"jax {jax.__version__}, optax {optax.__version__}, {jax.devices()[0].platform}, XLA_FLAGS: {flags}"
+
+
+def print_goals(updates: list[Row]) -> None:
+    """Issue 26's goals beside what was measured: tinyddpg / JAX <= 1.0, update / floor <= 1.15 (quiet)."""
+    def verdict(ratio: Stat | None, goal: float) -> str:
+        return "-" if ratio is None else f"{ratio.median:.2f} ({'met' if ratio.median <= goal else 'NOT met'})"
+
+    for row in updates:
+        jax_goal, floor_goal = verdict(row.jax_ratio, 1.0), verdict(row.floor_ratio, 1.15)
+        print(f"goal {row.what}: tiny/jax <= 1.0: {jax_goal}; update/floor <= 1.15 (quiet): {floor_goal}")
 
 
 if __name__ == "__main__":
