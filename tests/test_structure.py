@@ -13,7 +13,10 @@ import tinyddpg.nn
 PACKAGE = Path(tinyddpg.nn.__file__).parent
 CORE_ENGINE = ["backend", "nn", "losses", "optim", "networks", "buffer", "noise", "normalizer", "hyperparameters",
                "agent"]
-CORE_LINE_BUDGET = 1_049  # the core engine, read top to bottom in one sitting
+# The core engine, read top to bottom in one sitting: 1,049 lines, raised by 32 for issue 26's fewer passes over
+# memory (backend.CopyInto, so that out= works on every backend; Adam's work arrays; ReLU's mask written in place;
+# each with its one-line reason) and Adam's and SGD's settings one per line instead of packed into tuples.
+CORE_LINE_BUDGET = 1_081
 MODULE_LINE_BUDGET = 250
 
 

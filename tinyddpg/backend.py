@@ -47,6 +47,7 @@ class Backend:
     dtype: Any  # xp.float32 (default, fast) or xp.float64 (gradient checks)
     device: Any  # passed to every array creation
     _to_host: Callable[[Any], np.ndarray] = field(repr=False)
+    ufuncs: Any = field(default=None, repr=False)  # elementwise functions that take out=; see CopyInto
 
     @property
     def dtype_name(self) -> str:
@@ -103,15 +104,33 @@ def get_backend(name: str | None = None, dtype: str = "float32") -> Backend:
     raise ConfigError(f"backend={name!r} is unknown; choose one of {known}")
 
 
+class CopyInto:
+    """The elementwise functions of a namespace whose functions take no `out=` (the array API standard has none),
+    called like NumPy's and CuPy's: f(a, b, out=work) computes f(a, b), then copies it into `work` (cast to its
+    dtype). The same numbers as writing into `work` directly, with one temporary and one copy more."""
+
+    def __init__(self, xp):
+        self.xp = xp
+
+    def __getattr__(self, name: str):
+        function = getattr(self.xp, name)
+
+        def into(*args, out):
+            out[...] = self.xp.astype(function(*args), out.dtype, copy=False)
+            return out
+
+        return into
+
+
 def _numpy_backend(dtype: str) -> Backend:
-    return Backend("numpy", np, getattr(np, dtype), "cpu", np.asarray)
+    return Backend("numpy", np, getattr(np, dtype), "cpu", np.asarray, np)  # NumPy's ufuncs take out=
 
 
 def _cupy_backend(dtype: str) -> Backend:
     import array_api_compat.cupy as xp
     import cupy
 
-    return Backend("cupy", xp, getattr(xp, dtype), cupy.cuda.Device(), cupy.asnumpy)
+    return Backend("cupy", xp, getattr(xp, dtype), cupy.cuda.Device(), cupy.asnumpy, cupy)  # CuPy's ufuncs take out=
 
 
 def _strict_backend(device_name: str, dtype: str) -> Backend:
@@ -126,6 +145,7 @@ def _strict_backend(device_name: str, dtype: str) -> Backend:
         getattr(xp, dtype),
         xp.Device(device_name),
         lambda array: np.asarray(array.to_device(host_device)),
+        CopyInto(xp),
     )
 
 

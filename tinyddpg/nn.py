@@ -102,7 +102,9 @@ class ReLU(Module):
     def forward(self, x):
         # A 0/1 mask in x's dtype, multiplied. NumPy's where() with a scalar branch takes a slow generic path:
         # xp.where(mask, dout, 0) measured 70x slower than this multiply (float32, (256, 400), NumPy 2.4).
-        self.positive = self.backend.xp.astype(x > 0, x.dtype)  # (B, n): 1 where x > 0, else 0
+        if self.positive is None or self.positive.shape != x.shape:
+            self.positive = self.backend.xp.zeros_like(x)
+        self.backend.ufuncs.greater(x, 0.0, out=self.positive)  # (B, n): 1 where x > 0, else 0, over the last mask
         return x * self.positive
 
     def backward(self, dout, need_input_grad: bool = True, need_param_grads: bool = True):
