@@ -15,8 +15,10 @@ CORE_ENGINE = ["backend", "nn", "losses", "optim", "networks", "buffer", "noise"
                "agent"]
 # The core engine, read top to bottom in one sitting: 1,049 lines, raised by 32 for issue 26's fewer passes over
 # memory (backend.CopyInto, so that out= works on every backend; Adam's work arrays; ReLU's mask written in place;
-# each with its one-line reason) and Adam's and SGD's settings one per line instead of packed into tuples.
-CORE_LINE_BUDGET = 1_081
+# each with its one-line reason) and Adam's and SGD's settings one per line instead of packed into tuples; by 29
+# more for issue 27's de-golfing: attributes one per line in the buffer, noise and normalizer, the sampled batch's
+# fields by name, the agent's bounds in a helper (action_bounds) and its networks one per line.
+CORE_LINE_BUDGET = 1_110
 MODULE_LINE_BUDGET = 250
 
 

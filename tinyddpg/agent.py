@@ -57,10 +57,9 @@ class DDPG:
         self.config = config = (config or DDPGConfig()).validate()
         self.backend = backend = backend or get_backend()
         self.rng = rng if rng is not None else make_rng(0)
-        self.low, self.high = (np.full(max(action_dim, 0), bound, dtype=np.float64) if np.ndim(bound) == 0  # one for all
-                               else np.asarray(bound, dtype=np.float64) for bound in (low, high))
-        if not (min(obs_dim, action_dim) >= 1 and self.low.shape == self.high.shape == (action_dim,)
-                and np.all(np.isfinite(self.high - self.low)) and np.all(self.low < self.high)):
+        self.low, self.high = action_bounds(low, action_dim), action_bounds(high, action_dim)
+        sizes_fit = min(obs_dim, action_dim) >= 1 and self.low.shape == self.high.shape == (action_dim,)
+        if not (sizes_fit and np.all(np.isfinite(self.high - self.low)) and np.all(self.low < self.high)):
             raise ConfigError(f"DDPG(obs_dim={obs_dim}, action_dim={action_dim}, low={low}, high={high}) is not allowed: "
                               f"obs_dim and action_dim must be >= 1, low and high {action_dim} finite numbers each, "
                               f"low < high in every dimension")
@@ -71,12 +70,14 @@ class DDPG:
         def critic(rng):
             return Critic(obs_dim, action_dim, rng=rng, **options)
 
-        self.actor, self.critic = Actor(obs_dim, action_dim, self.low, self.high, rng=self.rng, **options), critic(self.rng)
+        self.actor = Actor(obs_dim, action_dim, self.low, self.high, rng=self.rng, **options)  # drawn first, then:
+        self.critic = critic(self.rng)
         self.actor_target = Actor(obs_dim, action_dim, self.low, self.high, rng=make_rng(0), **options)  # weights copied below
         self.critic_target = critic(make_rng(0))
         self.critics, self.critic_targets = [self.critic], [self.critic_target]
         if config.twin_critics:  # TD3: a second critic, initialised independently, with its own target
-            self.critic2, self.critic2_target = critic(self.rng), critic(make_rng(0))
+            self.critic2 = critic(self.rng)
+            self.critic2_target = critic(make_rng(0))
             self.critics, self.critic_targets = [self.critic, self.critic2], [self.critic_target, self.critic2_target]
         for target, online in zip([self.actor_target, *self.critic_targets], [self.actor, *self.critics]):
             target.flat_params[...] = online.flat_params  # targets start as exact copies
@@ -202,7 +203,8 @@ class DDPG:
 
     def load_state_dict(self, state: dict[str, np.ndarray]) -> None:
         for part, obj in self._parts().items():
-            obj.load_state_dict({k.removeprefix(f"{part}/"): v for k, v in state.items() if k.startswith(f"{part}/")})
+            prefix = f"{part}/"
+            obj.load_state_dict({k.removeprefix(prefix): v for k, v in state.items() if k.startswith(prefix)})
 
     def _parts(self) -> dict:
         parts = {"actor": self.actor, "critic": self.critic, "actor_target": self.actor_target,
@@ -210,7 +212,16 @@ class DDPG:
                  "critic_optimizer": self.critic_optimizer, "noise": self.noise}
         if self.config.twin_critics:
             parts.update(critic2=self.critic2, critic2_target=self.critic2_target)
-        return parts if self.normalizer is None else {**parts, "normalizer": self.normalizer}
+        if self.normalizer is not None:
+            parts["normalizer"] = self.normalizer
+        return parts
+
+
+def action_bounds(bound, action_dim: int) -> np.ndarray:
+    """One bound per action dimension, float64 on the host; a single number is repeated for every dimension."""
+    if np.ndim(bound) == 0:
+        return np.full(max(action_dim, 0), bound, dtype=np.float64)
+    return np.asarray(bound, dtype=np.float64)
 
 
 def soft_update(target, online, rho: float) -> None:

@@ -39,8 +39,11 @@ class Batch(NamedTuple):
 
 class ReplayBuffer:
     def __init__(self, capacity: int, obs_dim: int, action_dim: int, *, backend: Backend, rng: np.random.Generator):
-        self.capacity, self.obs_dim, self.action_dim = capacity, obs_dim, action_dim
-        self.backend, self.rng = backend, rng
+        self.capacity = capacity
+        self.obs_dim = obs_dim
+        self.action_dim = action_dim
+        self.backend = backend
+        self.rng = rng
         self.width = 2 * obs_dim + action_dim + 2
         self.rows = backend.zeros((capacity, self.width))
         self.next_index = 0  # the slot the next transition goes to (the oldest once full)
@@ -70,8 +73,12 @@ class ReplayBuffer:
             raise ValueError("cannot sample from an empty replay buffer")
         indices = self.backend.indices_to_device(self.rng.integers(0, self.size, size=batch_size))
         rows = self.backend.xp.take(self.rows, indices, axis=0)  # (B, width): one gather
-        o, a = self.obs_dim, self.action_dim
-        return Batch(rows[:, :o], rows[:, o:o + a], rows[:, o + a], rows[:, o + a + 1:2 * o + a + 1], rows[:, -1])
+        o, a = self.obs_dim, self.action_dim  # a row: [obs (o) | action (a) | reward | next_obs (o) | terminated]
+        return Batch(obs=rows[:, :o],
+                     action=rows[:, o:o + a],
+                     reward=rows[:, o + a],
+                     next_obs=rows[:, o + a + 1:2 * o + a + 1],
+                     terminated=rows[:, -1])
 
     def state_dict(self) -> dict[str, np.ndarray]:
         return {"rows": self.backend.to_host(self.rows[:self.size, :]).copy(),
@@ -82,4 +89,5 @@ class ReplayBuffer:
         if size > self.capacity or state["rows"].shape != (size, self.width):
             raise ValueError(f"saved buffer rows {state['rows'].shape} do not fit capacity {self.capacity} x width {self.width}")
         self.rows[:size, :] = self.backend.to_device(state["rows"])
-        self.next_index, self.size = int(state["next_index"]), size
+        self.next_index = int(state["next_index"])
+        self.size = size

@@ -14,7 +14,9 @@ class GaussianNoise:
     """eps ~ N(0, std^2), independent per step and per action dimension."""
 
     def __init__(self, std: float, action_dim: int, rng: np.random.Generator):
-        self.std, self.action_dim, self.rng = std, action_dim, rng
+        self.std = std
+        self.action_dim = action_dim
+        self.rng = rng
 
     def reset(self) -> None:
         """Nothing carries over between steps."""
@@ -41,7 +43,11 @@ class OrnsteinUhlenbeckNoise:
 
     def __init__(self, action_dim: int, rng: np.random.Generator, theta: float = 0.15, sigma: float = 0.2,
                  dt: float = 1e-2, x0: float = 0.0):
-        self.theta, self.sigma, self.dt, self.x0, self.rng = theta, sigma, dt, x0, rng
+        self.theta = theta
+        self.sigma = sigma
+        self.dt = dt
+        self.x0 = x0
+        self.rng = rng
         self.x = np.full(action_dim, x0)
 
     def reset(self) -> None:

@@ -16,7 +16,9 @@ from .backend import Backend
 
 class ObservationNormalizer:
     def __init__(self, obs_dim: int, backend: Backend, eps: float = 1e-8, clip: float = 10.0):
-        self.backend, self.eps, self.clip = backend, eps, clip
+        self.backend = backend
+        self.eps = eps
+        self.clip = clip
         self.count = 0
         self.mean = np.zeros(obs_dim)
         self.m2 = np.zeros(obs_dim)  # sum of squared deviations from the mean
@@ -54,5 +56,7 @@ class ObservationNormalizer:
     def load_state_dict(self, state: dict[str, np.ndarray]) -> None:
         if state["mean"].shape != self.mean.shape:
             raise ValueError(f"normalizer mean: saved shape {state['mean'].shape} != {self.mean.shape}")
-        self.count, self.mean[:], self.m2[:] = int(state["count"]), state["mean"], state["m2"]
+        self.count = int(state["count"])
+        self.mean[:] = state["mean"]
+        self.m2[:] = state["m2"]
         self._device_stats = None
