@@ -3,6 +3,12 @@
 Usage (from the repository root):
 
     python benchmarks/bench_update.py [--backend numpy|cupy] [--repeats N] [--quick] [--threads N] [--json PATH]
+                                      [--update-only] [--before REV] [--busy N[,N...]] [--no-jax] [--size-sweep]
+
+The final table of issue 26 (both shapes; tinyddpg now and at 6a0a208, PyTorch, JAX, floor; without and beside
+one busy process; about 3 minutes on a quiet 2-core machine):
+
+    python benchmarks/bench_update.py --update-only --before 6a0a208 --busy 0,1 --repeats 9 --json update.json
 
 What is measured, all in one process:
 
@@ -13,6 +19,9 @@ What is measured, all in one process:
              losses and mean Q as Python floats (a host sync), as a training loop would.
              Shapes: "pendulum"    hidden 400-300, obs 3,  action 1, batch 256
                      "halfcheetah" hidden 256-256, obs 17, action 6, batch 256
+  before     with --before REV: the same update by the engine of git revision REV, imported beside this one.
+  jax        the same update in JAX with optax's Adam, jitted whole (tests/jax_reference.py, proven equal in
+             tests/test_jax_parity.py), when JAX is installed (`pip install -e ".[jax]"`); CPU only.
   floor      the matrix products tinyddpg's update performs, alone, with the same shapes and operand
              layouts (transposed views where the engine uses `.T`), into preallocated outputs. This is what
              the update would cost if everything but the BLAS calls were free. Its FLOP count is printed.
@@ -32,10 +41,12 @@ How to read it: only ratios of things measured side by side mean much on a noisy
 means tinyddpg is faster. `update/floor` says how far the whole update is from the cost of its matrix
 products alone; 1.0 would mean every elementwise operation, copy and Python call were free.
 
-Threads: --threads N (default 1) is applied to BOTH NumPy's BLAS (threadpoolctl) and PyTorch
-(torch.set_num_threads); the settings in force are printed. Two thread pools spinning on the same cores
-slow each other down (see shared/BENCHMARKING.md), so compare at 1 thread, and treat 2-thread figures in one
-process with care.
+Threads: --threads N (default 1) is applied to NumPy's BLAS (threadpoolctl), PyTorch (torch.set_num_threads)
+and, at 1, to JAX (XLA_FLAGS, set before JAX is imported); the settings in force are printed. --busy 0,1 measures
+the updates first alone, then beside one CPU-bound process the benchmark starts and ends itself; the 1-minute
+load average is printed beside every row (a "quiet" figure is only quiet if the load says so). Two thread pools
+spinning on the same cores slow each other down (see shared/BENCHMARKING.md), so compare at 1 thread, and
+treat 2-thread figures in one process with care.
 
 --backend cupy runs tinyddpg on CuPy and PyTorch on CUDA, synchronising both devices before every timer
 read; the floor then uses cupy.matmul.
