@@ -203,8 +203,12 @@ def claim_folder(spec: SweepSpec, out_dir: Path) -> None:
         return
     if out_dir.exists() and any(out_dir.iterdir()):
         raise ConfigError(f"{out_dir} is not empty and holds no {SPEC_FILE}; choose another --out for the sweep")
-    out_dir.mkdir(parents=True, exist_ok=True)
-    spec_path.write_text(text + "\n")
+    try:
+        out_dir.mkdir(parents=True, exist_ok=True)
+        spec_path.write_text(text + "\n")
+    except OSError as error:
+        raise ConfigError(f"cannot write the sweep folder {out_dir} ({error.strerror or error}); choose a folder you "
+                          f"can write with --out, e.g. --out sweeps/batch") from None
 
 
 def _value(config: TrainConfig, name: str):
