@@ -42,13 +42,17 @@ def test_statistics_are_frozen_in_evaluation_mode_and_saved_in_the_state():
     agent = small_agent(get_backend("numpy"), normalize_obs=True)
     for x in observations(50):
         agent.observe(x)
+    before = {key: value.copy() for key, value in agent.normalizer.state_dict().items()}
     agent.eval()
     agent.observe(np.full(OBS_DIM, 1e6))
+    for key, value in agent.normalizer.state_dict().items():  # count, mean and m2 (the variance) all frozen
+        np.testing.assert_array_equal(value, before[key], err_msg=key)
     assert agent.normalizer.count == 50
     clone = small_agent(get_backend("numpy"), seed=1, normalize_obs=True)
     clone.load_state_dict(agent.state_dict())
     assert clone.normalizer.count == 50
     np.testing.assert_array_equal(clone.normalizer.mean, agent.normalizer.mean)
+    np.testing.assert_array_equal(clone.normalizer.var, agent.normalizer.var)
     obs = observations(1, seed=5)[0]
     np.testing.assert_array_equal(clone.eval().act(obs), agent.act(obs))
 
