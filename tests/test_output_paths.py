@@ -169,3 +169,10 @@ def test_an_output_folder_that_cannot_be_written_is_refused_in_one_line_and_noth
     before = state(tmp)
     assert refused(capsys, [arg.format(tmp=tmp) for arg in argv]) == message.format(tmp=tmp)
     assert state(tmp) == before
+
+
+@pytest.mark.parametrize("suffixes, text", [(cli.PLOT_SUFFIXES, "CURVE.PNG"), (cli.PLOT_SUFFIXES, "curve.Svg"),
+                                            ((".gif",), "SWING.GIF"), ((".json",), "Results.JSON")])
+def test_a_suffix_in_capitals_is_accepted(tmp_path, monkeypatch, suffixes, text):
+    monkeypatch.chdir(tmp_path)
+    assert cli.output_file(suffixes, "e.g.")(text) == cli.Path(text)

@@ -194,3 +194,18 @@ def test_the_results_table_refuses_a_folder_without_runs_in_one_line(tmp_path, c
     assert capsys.readouterr().err == (f"results_table.py: error: {tmp_path} holds no run (no progress.csv in it or "
                                        f"its subfolders); give run folders (tinyddpg train --out DIR writes one) or a "
                                        f"sweep folder\n")
+
+
+@pytest.mark.parametrize("seeds", [1, 2])
+def test_two_seeds_are_drawn_with_their_band_and_one_seed_without(tmp_path, drawn, seeds):
+    base = preset("pendulum")
+    for seed in range(seeds):
+        write_run(tmp_path / "runs" / f"seed{seed}", with_overrides(base, {"seed": seed}), RETURNS[seed + 1])
+    plot_runs([tmp_path / "runs"], tmp_path / "curve.png")
+    labels, lines, bands = return_panel(drawn[0])
+    assert labels == [f"Pendulum-v1 ({seeds} seed{'s' if seeds > 1 else ''})"]
+    np.testing.assert_allclose(lines[labels[0]][1], np.mean([RETURNS[seed + 1] for seed in range(seeds)], axis=0))
+    if seeds == 1:
+        assert bands == []
+    else:  # seeds 1 and 2 of RETURNS: from the lower to the higher at each step
+        assert bands == [{100: (-50.0, 500.0), 200: (-100.0, -40.0), 300: (-200.0, -30.0), 400: (-300.0, -20.0)}]
