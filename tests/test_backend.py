@@ -38,9 +38,14 @@ def test_environment_variable_chooses_the_backend(monkeypatch):
         get_backend()
 
 
-def test_float32_is_the_default_and_float64_selectable(backend32):
-    assert backend32.to_device([1.0, 2.0]).dtype == backend32.xp.float32
-    assert get_backend("numpy", dtype="float64").zeros((2,)).dtype == np.float64
+@pytest.mark.parametrize("name", ["numpy", "strict:device1"])
+def test_float32_is_the_default_and_float64_selectable(name):
+    default = get_backend(name)  # no dtype given
+    assert default.dtype_name == "float32" and default.to_device([1.0, 2.0]).dtype == default.xp.float32
+    assert default.zeros((2,)).dtype == default.xp.float32
+    chosen = get_backend(name, dtype="float64")
+    assert chosen.dtype_name == "float64" and chosen.to_device([1.0, 2.0]).dtype == chosen.xp.float64
+    assert chosen.zeros((2,)).dtype == chosen.xp.float64
 
 
 def test_host_device_round_trip_keeps_values_and_dtype(backend32):

@@ -140,3 +140,41 @@ def test_the_plot_band_is_the_iqm_of_the_runs_and_its_interval_at_the_steps_all_
     np.testing.assert_array_equal(low, [-900.0, -500.0])  # and the interval their range
     np.testing.assert_array_equal(high, [-700.0, -100.0])
     assert iqm_and_interval(curves[:1])[2:] == (None, None)  # one run: no band
+
+
+# --- five or more seeds, where the IQM is not the mean; scores of exactly 0; the best outside the window ------
+def test_the_best_evaluation_outside_the_last_k_window_is_still_the_best_and_zero_is_a_score():
+    scores = run_scores([500.0, -100.0, -200.0, -300.0], 3)  # the best came first, before the window
+    assert scores == {"final_eval_return": -300.0, "last3_mean_eval_return": -200.0, "best_eval_return": 500.0}
+    assert run_scores([-5.0, 0.0, 0.0], 2) == {"final_eval_return": 0.0, "last2_mean_eval_return": 0.0,
+                                               "best_eval_return": 0.0}
+
+
+def test_five_seeds_give_an_iqm_apart_from_the_mean_and_the_quantiles_of_the_binomial_resampling_distribution():
+    """Scores (0, 0, 1, 0, 0): the mean is 1/5, the IQM (the middle three of five) 0. A resample holds k ~
+    Binomial(5, 1/5) ones, P(k = 0) = 0.328, P(k <= 2) = 0.942, P(k <= 3) = 0.993: the mean's interval is
+    [0, 3/5]; the IQM's middle three hold k - 1 ones for k = 2 to 4, so its interval is [0, 2/3]."""
+    scores = (0.0, 0.0, 1.0, 0.0, 0.0)
+    assert bootstrap_interval(scores, mean) == (0.0, 0.6)
+    assert bootstrap_interval(scores, iqm) == (0.0, pytest.approx(2 / 3, rel=1e-15))
+    row = SettingSummary("batch_size=64", "final_eval_return", scores).row()
+    assert row == {"setting": "batch_size=64", "score": "final_eval_return", "seeds": 5, "mean": 0.2, "mean_ci_low": 0.0,
+                   "mean_ci_high": 0.6, "iqm": 0.0, "iqm_ci_low": 0.0, "iqm_ci_high": 0.666667}
+    cells = settings_table([row]).splitlines()[1].split()
+    assert cells == ["batch_size=64", "final_eval_return", "5", "0.2", "[0.0,", "0.6]", "0.0", "[0.0,", "0.7]"]
+
+
+def test_settings_of_five_and_six_seeds_keep_their_zero_scores_and_trim_one_seed_at_each_end():
+    finals = {0: [0.0], 1: [500.0, -100.0, -200.0, -300.0], 2: [-50.0, -40.0, -30.0, -20.0],
+              3: [-1000.0, -900.0, -800.0, -700.0], 4: [100.0, 200.0, 300.0, 400.0], 5: [0.0, 0.0]}
+    runs = [("a", run_scores(finals[seed], 3)) for seed in range(5)] + [
+        ("b", run_scores(finals[seed], 3)) for seed in range(6)]
+    rows = {(s.setting, s.score): s.row() for s in setting_summaries(runs, 3)}
+    # a: finals 0, -300, -20, -700, 400 and last-3 means 0, -200, -30, -800, 300 (seed 1's best, 500, is older)
+    assert [rows["a", "final_eval_return"][key] for key in ("seeds", "mean", "iqm")] == [5, -124.0, -106.667]
+    assert [rows["a", "last3_mean_eval_return"][key] for key in ("seeds", "mean", "iqm")] == [5, -146.0, -76.6667]
+    # b adds seed 5 (0 twice): six seeds, still one trimmed at each end (int(6 / 4) = 1)
+    assert [rows["b", "final_eval_return"][key] for key in ("seeds", "mean", "iqm")] == [6, -103.333, -80.0]
+    for row in rows.values():  # the intervals lie within the seeds' range and hold their statistic
+        for name in ("mean", "iqm"):
+            assert -800.0 <= row[f"{name}_ci_low"] <= row[name] <= row[f"{name}_ci_high"] <= 400.0

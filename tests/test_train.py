@@ -112,7 +112,7 @@ def test_a_short_pendulum_run_learns_clearly(tmp_path):
     assert final > LEARNING_THRESHOLD
 
 
-def test_a_single_run_plot_is_titled_as_one_run_and_several_seeds_as_a_mean(tmp_path):
+def test_the_default_plot_title_names_a_single_run_and_calls_several_seeds_a_mean(tmp_path):
     from tinyddpg.run.plot import default_title, find_runs, group_runs
 
     for seed in (0, 1):

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import math
 import os
 import shlex
 import signal
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 from .. import __version__
@@ -105,7 +106,8 @@ def command_evaluate(args) -> int:
     print(f"{config.env_id}: mean return {returns.mean():.1f} ± {returns.std():.1f} over "
           f"{counted(args.episodes, 'noise-free episode')} (min {returns.min():.1f}, max {returns.max():.1f})")
     if args.gif:
-        frames = record_gif(agent, config.env_id, Path(args.gif), config.seed)
+        with refused_if_unwritable(args.gif, "--gif swing.gif"):
+            frames = record_gif(agent, config.env_id, Path(args.gif), config.seed)
         print(f"animation of one episode ({frames} frames) written to {args.gif}")
     return 0
 
@@ -113,13 +115,13 @@ def command_evaluate(args) -> int:
 def command_plot(args) -> int:
     from .plot import plot_runs
 
-    output = plot_runs(args.runs, Path(args.output), band=args.band)
+    with refused_if_unwritable(args.output, "-o curve.png"):
+        output = plot_runs(args.runs, Path(args.output), band=args.band)
     print(f"plot written to {output}")
     return 0
 
 
 def command_gradcheck(args) -> int:
-    import contextlib
     import json
 
     from ..coursework.layer_check import UnusableCode, check_target
@@ -234,6 +236,19 @@ def output_file(suffixes: tuple[str, ...], example: str):
         return path
 
     return parse
+
+
+@contextlib.contextmanager
+def refused_if_unwritable(path: Path, example: str) -> Iterator[None]:
+    """An output file that passed output_file's checks and still cannot be written (a full disk, a folder that
+    refuses even root, a file made meanwhile): one line naming it and the way out, never a traceback."""
+    try:
+        yield
+    except OSError as error:
+        if error.filename is not None and Path(error.filename).absolute() != Path(path).absolute():
+            raise  # another file (an input) failed: not this one's to explain
+        raise ConfigError(f"could not write {path} ({error.strerror or error}); choose a file in a folder you can "
+                          f"write, e.g. {example}") from None
 
 
 PLOT_SUFFIXES = (".png", ".pdf", ".svg", ".jpg", ".jpeg")

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..errors import ConfigError
+from ..errors import ConfigError, option_value_text
 from .config import DDPG_SETTINGS, TD3_SETTINGS, TrainConfig
 from .folder import CONFIG_FILE
 from .progress import counted
@@ -65,7 +65,7 @@ def group_runs(run_dirs: list[Path]) -> dict[str, list[Path]]:
         varying = [n for n in varying if n not in TD3_SETTINGS]
     groups: dict[str, list[Path]] = {}
     for run, s in settings.items():
-        label = ", ".join(f"{n}={_short(s.get(n))}" for n in varying) or s.get("env_id", run.name)
+        label = ", ".join(f"{n}={option_value_text(s.get(n))}" for n in varying) or s.get("env_id", run.name)
         groups.setdefault(label, []).append(run)
     return groups
 
@@ -74,10 +74,6 @@ def implied_by_td3(setting: dict) -> bool:
     """Whether the run's TD3 fixes are exactly what its td3 switch sets (no fix changed on its own)."""
     implied = TD3_SETTINGS if setting.get("td3") else DDPG_SETTINGS
     return all(setting.get(name, DDPG_SETTINGS[name]) == value for name, value in implied.items())
-
-
-def _short(value) -> str:
-    return ",".join(map(str, value)) if isinstance(value, tuple) else str(value)
 
 
 def column(rows, name: str):

@@ -36,7 +36,7 @@ from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..errors import ConfigError, TinyDDPGError
+from ..errors import ConfigError, TinyDDPGError, option_value_text
 from .atomic import replaced_atomically
 from .checkpoint import CHECKPOINT_FILE, read_checkpoint_meta
 from .config import TrainConfig, did_you_mean, field_names, parse_value, preset, validate, with_overrides
@@ -92,13 +92,17 @@ class RunResult:
     steps_per_s: float | None = None  # None: no log row measured it
     error: str = ""  # why the run failed; empty if it did not
 
+    def scores(self, last_k: int = LAST_K) -> dict[str, float | None]:
+        """The run's final, last-k mean and best evaluation return (stats.run_scores, as summary.csv has them)."""
+        return run_scores(self.eval_returns, last_k)
+
     @property
     def final_eval_return(self) -> float | None:
-        return self.eval_returns[-1] if self.eval_returns else None
+        return self.scores()["final_eval_return"]
 
     @property
     def best_eval_return(self) -> float | None:
-        return max(self.eval_returns) if self.eval_returns else None
+        return self.scores()["best_eval_return"]
 
 
 # --- the spec: parsed and checked before any run starts ------------------------------------------------------
@@ -132,7 +136,8 @@ def parse_setting(text: str, base: TrainConfig) -> tuple[str, tuple]:
     separator = "/" if isinstance(_value(base, name), tuple) else ","
     parts = [part.strip() for part in values_text.split(separator)]
     if not values_text.strip():
-        raise ConfigError(f"--set {text!r}: no values given; list one or more, e.g. --set {name}={_text(_value(base, name))}")
+        raise ConfigError(f"--set {text!r}: no values given; list one or more, e.g. --set "
+                          f"{name}={option_value_text(_value(base, name))}")
     if "" in parts:
         raise ConfigError(f"--set {text!r}: an empty value between separators ({separator!r})")
     try:
@@ -141,7 +146,7 @@ def parse_setting(text: str, base: TrainConfig) -> tuple[str, tuple]:
         raise ConfigError(f"--set {text!r}: {error}") from None
     repeated = [v for v in values if values.count(v) > 1]
     if repeated:
-        raise ConfigError(f"--set {text!r}: the value {_text(repeated[0])} is listed more than once")
+        raise ConfigError(f"--set {text!r}: the value {option_value_text(repeated[0])} is listed more than once")
     return name, values
 
 
@@ -169,7 +174,7 @@ def plan_runs(spec: SweepSpec, out_dir: Path) -> list[SweepRun]:
     runs = []
     for combination in itertools.product(*(values for _, values in swept)):
         overrides = dict(zip((name for name, _ in swept), combination))
-        setting = ",".join(f"{name}={_text(value)}" for name, value in overrides.items()) or spec.preset
+        setting = ",".join(f"{name}={option_value_text(value)}" for name, value in overrides.items()) or spec.preset
         for seed in spec.seeds:
             config = with_overrides(base, {**overrides, "seed": seed})
             try:
@@ -198,18 +203,16 @@ def claim_folder(spec: SweepSpec, out_dir: Path) -> None:
         return
     if out_dir.exists() and any(out_dir.iterdir()):
         raise ConfigError(f"{out_dir} is not empty and holds no {SPEC_FILE}; choose another --out for the sweep")
-    out_dir.mkdir(parents=True, exist_ok=True)
-    spec_path.write_text(text + "\n")
+    try:
+        out_dir.mkdir(parents=True, exist_ok=True)
+        spec_path.write_text(text + "\n")
+    except OSError as error:
+        raise ConfigError(f"cannot write the sweep folder {out_dir} ({error.strerror or error}); choose a folder you "
+                          f"can write with --out, e.g. --out sweeps/batch") from None
 
 
 def _value(config: TrainConfig, name: str):
     return getattr(config.agent, name) if field_names()[name] == "agent" else getattr(config, name)
-
-
-def _text(value) -> str:
-    if isinstance(value, tuple):
-        return ",".join(map(str, value))
-    return str(value).lower() if isinstance(value, bool) else str(value)
 
 
 # --- one run, in a worker process or a Ray task ---------------------------------------------------------------
@@ -406,7 +409,7 @@ def run_sweep(spec: SweepSpec, out_dir: Path, workers: int | None = None, ray_ad
 def write_summary(out_dir: Path, results: list[RunResult], last_k: int) -> list[dict[str, object]]:
     """DIR/summary.csv, one row per run, and DIR/summary_settings.csv, one row per setting and score (final,
     mean of the last k) with the statistics across seeds; returns the latter's rows."""
-    scores = [run_scores(r.eval_returns, last_k) for r in results]
+    scores = [r.scores(last_k) for r in results]
     runs = [{"setting": r.setting, "seed": r.seed, "steps": r.steps, "evaluations": len(r.eval_returns), **s,
              "steps_per_s": r.steps_per_s} for r, s in zip(results, scores)]
     columns = ("setting", "seed", "steps", "evaluations", "final_eval_return", last_k_column(last_k),
