@@ -13,7 +13,8 @@ import tinyddpg.nn
 PACKAGE = Path(tinyddpg.nn.__file__).parent
 CORE_ENGINE = ["backend", "nn", "losses", "optim", "networks", "buffer", "noise", "normalizer", "hyperparameters",
                "agent"]
-CORE_LINE_BUDGET = 1_049  # the core engine, read top to bottom in one sitting
+# the core engine, read top to bottom in one sitting (+8 for agent.act's check of its observation, issue 25)
+CORE_LINE_BUDGET = 1_057
 MODULE_LINE_BUDGET = 250
 
 

@@ -369,7 +369,13 @@ def add_coursework_commands(commands) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    return exit_status(lambda: args.handler(args))
+    try:
+        status = exit_status(lambda: args.handler(args))
+        sys.stdout.flush()  # a reader that went away shows here, not in Python's flush at exit
+        return status
+    except BrokenPipeError:  # `tinyddpg grade DIR | head -8`: head has what it wanted; stop quietly, as cat does
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # the flush at exit then has nowhere to fail
+        return 128 + signal.SIGPIPE
 
 
 def exit_status(work: Callable[[], int], program: str = "tinyddpg") -> int:

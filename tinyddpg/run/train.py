@@ -446,6 +446,7 @@ def train(config: TrainConfig, out_dir: Path, resume: bool = False, show_progres
     run's own count, else one per free core) and, with announce, says on stderr what it trains, where, and with
     which backend, thread count and memory estimate (the command line's start line; backend_note says why that
     backend, in brackets after it)."""
+    check_arguments(config, out_dir)
     run = Run(config, out_dir)  # settings, environment, backend and memory checked; nothing written yet
     if resume:
         check_resumable(config, Path(out_dir))
@@ -460,6 +461,16 @@ def train(config: TrainConfig, out_dir: Path, resume: bool = False, show_progres
         counters = run.train(resume=resume, show_progress=show_progress)
     run.write_curve()
     return counters
+
+
+def check_arguments(config: TrainConfig, out_dir: Path) -> None:
+    """ConfigError naming the argument when config is no TrainConfig or out_dir no path."""
+    if not isinstance(config, TrainConfig):
+        example = f"with_overrides(preset('pendulum'), {config!r})" if isinstance(config, dict) else "preset('pendulum')"
+        raise ConfigError(f"config={config!r:.80} is not allowed: must be a TrainConfig, e.g. {example}")
+    if not isinstance(out_dir, (str, os.PathLike)):
+        raise ConfigError(f"out_dir={out_dir!r:.80} is not allowed: must be a folder path (a str or pathlib.Path), "
+                          f"e.g. 'runs/p1'")
 
 
 def check_resumable(config: TrainConfig, out_dir: Path) -> None:

@@ -1,0 +1,70 @@
+"""A student's first hour, third pass (issue 25, items 2-7): the frictions a newcomer still met, each driven as the
+newcomer did it (the CLI in a subprocess where the process itself is what is tested: its folder, its pipe, its
+signals; in process otherwise)."""
+
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+from helpers import fast_config, run_tinyddpg
+
+from tinyddpg import DDPG, DDPGConfig
+from tinyddpg.errors import ConfigError
+from tinyddpg.run.train import train
+
+TESTS = Path(__file__).resolve().parent
+REPO = TESTS.parent
+
+
+# --- item 5: tracebacks left ----------------------------------------------------------------------------------
+@pytest.fixture(scope="module")
+def solution_assignment(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("coursework") / "assignment"
+    result = run_tinyddpg("assignment", "new", str(folder), "--solution")
+    assert result.returncode == 0, result.stderr
+    return folder
+
+
+@pytest.mark.parametrize("args", [["grade", "{assignment}", "--no-training", "--parts", "relu_backward"], ["gradcheck"]],
+                         ids=["grade", "gradcheck"])
+def test_a_command_whose_reader_went_away_stops_quietly_without_a_traceback(solution_assignment, args):
+    """`tinyddpg grade DIR | head -8`: head exits, the pipe closes; here it is closed before the first write."""
+    args = [arg.format(assignment=solution_assignment) for arg in args]
+    process = subprocess.Popen([sys.executable, "-m", "tinyddpg", *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                               text=True)
+    process.stdout.close()
+    stderr = process.stderr.read()
+    process.wait(timeout=300)
+    assert "Traceback" not in stderr and "BrokenPipeError" not in stderr and "Exception ignored" not in stderr, stderr
+    assert process.returncode == 141, stderr  # 128 + SIGPIPE, as a shell reports a command cut off by head
+
+
+@pytest.mark.parametrize("config, out_dir, message", [
+    ({"steps": 10}, "run", "config={'steps': 10} is not allowed: must be a TrainConfig, e.g. "
+                           "with_overrides(preset('pendulum'), {'steps': 10})"),
+    ("pendulum", "run", "config='pendulum' is not allowed: must be a TrainConfig, e.g. preset('pendulum')"),
+    (None, 123, "out_dir=123 is not allowed: must be a folder path (a str or pathlib.Path), e.g. 'runs/p1'"),
+], ids=["a dict as config", "a preset name as config", "a number as out_dir"])
+def test_train_given_the_wrong_kind_of_argument_says_which_and_what_is_allowed(tmp_path, monkeypatch, config, out_dir,
+                                                                                message):
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(ConfigError) as refused:
+        train(fast_config(steps=10) if config is None else config, out_dir, show_progress=False)
+    assert str(refused.value) == message
+    assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize("obs, got", [(np.zeros(4), "obs of shape (4,)"), ("abc", "obs='abc'"),
+                                      (np.zeros((2, 3)), "obs of shape (2, 3)")],
+                         ids=["4 numbers for 3", "a string", "a batch"])
+def test_act_refuses_an_observation_that_does_not_fit_the_agent_in_words(obs, got):
+    agent = DDPG(3, 1, [-2.0], [2.0], DDPGConfig(hidden=(8,)))
+    with pytest.raises(ConfigError) as refused:
+        agent.act(obs)
+    assert str(refused.value) == (f"act({got}) is not allowed: obs must be one observation of 3 numbers (shape (3,)), "
+                                  f"as this agent was made with obs_dim=3")
+    assert agent.act([0.1, 0.2, 0.3]).shape == (1,)  # a list of the right length still works
