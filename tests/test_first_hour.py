@@ -3,7 +3,6 @@ newcomer did it (the CLI in a subprocess where the process itself is what is tes
 signals; in process otherwise)."""
 
 import os
-import re
 import subprocess
 import sys
 from pathlib import Path
@@ -68,3 +67,71 @@ def test_act_refuses_an_observation_that_does_not_fit_the_agent_in_words(obs, go
     assert str(refused.value) == (f"act({got}) is not allowed: obs must be one observation of 3 numbers (shape (3,)), "
                                   f"as this agent was made with obs_dim=3")
     assert agent.act([0.1, 0.2, 0.3]).shape == (1,)  # a list of the right length still works
+
+
+# --- item 2: your own environment, from the folder that holds it ------------------------------------------------
+MY_ENV = '''
+import gymnasium as gym
+import numpy as np
+
+
+class MyEnv(gym.Env):
+    """A point pushed by its action, as a student writes one: no render_mode argument."""
+
+    observation_space = gym.spaces.Box(-np.inf, np.inf, (2,), np.float64)
+    action_space = gym.spaces.Box(-1.0, 1.0, (1,), np.float64)
+
+    def reset(self, seed=None, options=None):
+        super().reset(seed=seed)
+        self.x = self.np_random.uniform(-1, 1, 2)
+        return self.x.copy(), {}
+
+    def step(self, action):
+        self.x = 0.9 * self.x + 0.1 * float(action[0])
+        return self.x.copy(), -float(np.abs(self.x).sum()), False, False, {}
+
+
+gym.register(id="MyEnv-v0", entry_point="my_env:MyEnv", max_episode_steps=20)
+'''
+SMALL = ["--hidden", "8", "--batch-size", "8", "--random-steps", "20", "--update-after", "20", "--eval-every", "40",
+         "--eval-episodes", "1", "--buffer-size", "100", "--checkpoint-every", "40", "--threads", "1"]
+
+
+def tinyddpg_script(*args, cwd):
+    """The `tinyddpg` console script: unlike `python -m`, it does not put the current folder on sys.path (-P)."""
+    return subprocess.run([sys.executable, "-P", "-m", "tinyddpg", *args], capture_output=True, text=True, timeout=300,
+                          cwd=cwd, env={**os.environ, "PYTHONPATH": str(REPO)})
+
+
+@pytest.fixture
+def my_env_folder(tmp_path):
+    folder = tmp_path / "project"
+    folder.mkdir()
+    (folder / "my_env.py").write_text(MY_ENV)
+    return folder
+
+
+def test_your_own_environment_is_imported_from_the_current_folder_by_every_command(my_env_folder):
+    trained = tinyddpg_script("train", "--env", "my_env:MyEnv-v0", "--steps", "40", "--out", "run", "--quiet", *SMALL,
+                              cwd=my_env_folder)
+    assert trained.returncode == 0, trained.stderr
+    resumed = tinyddpg_script("train", "--resume", "run", "--steps", "80", "--quiet", cwd=my_env_folder)
+    assert resumed.returncode == 0, resumed.stderr
+    evaluated = tinyddpg_script("evaluate", "run", "--episodes", "1", cwd=my_env_folder)
+    assert evaluated.returncode == 0 and evaluated.stdout.startswith("my_env:MyEnv-v0: mean return "), evaluated.stderr
+    swept = tinyddpg_script("sweep", "--env", "my_env:MyEnv-v0", "--steps", "40", "--out", "sweep", "--quiet",
+                            "--workers", "1", *SMALL,
+                            cwd=my_env_folder)
+    assert swept.returncode == 0, swept.stderr
+    plotted = tinyddpg_script("plot", "run", "sweep", "-o", "both.png", cwd=my_env_folder)
+    assert plotted.returncode == 0 and (my_env_folder / "both.png").is_file(), plotted.stderr
+
+
+def test_a_module_in_no_folder_on_the_path_is_refused_naming_the_current_folder(my_env_folder, tmp_path):
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    result = tinyddpg_script("train", "--env", "my_env:MyEnv-v0", "--out", "run", cwd=elsewhere)
+    assert result.returncode == 2 and "Traceback" not in result.stderr, result.stderr
+    assert result.stderr == (f"tinyddpg: error: env_id='my_env:MyEnv-v0': there is no module my_env to import in the "
+                             f"current folder ({elsewhere}) or on PYTHONPATH; run the command from the folder that "
+                             f"holds my_env.py, or put that folder on PYTHONPATH\n")
