@@ -3,8 +3,11 @@ newcomer did it (the CLI in a subprocess where the process itself is what is tes
 signals; in process otherwise)."""
 
 import os
+import shlex
+import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import numpy as np
@@ -13,6 +16,8 @@ from helpers import fast_config, run_tinyddpg
 
 from tinyddpg import DDPG, DDPGConfig
 from tinyddpg.errors import ConfigError
+from tinyddpg.run import checkpoint as ckpt
+from tinyddpg.run.runlog import read_log
 from tinyddpg.run.train import train
 
 TESTS = Path(__file__).resolve().parent
@@ -135,3 +140,95 @@ def test_a_module_in_no_folder_on_the_path_is_refused_naming_the_current_folder(
     assert result.stderr == (f"tinyddpg: error: env_id='my_env:MyEnv-v0': there is no module my_env to import in the "
                              f"current folder ({elsewhere}) or on PYTHONPATH; run the command from the folder that "
                              f"holds my_env.py, or put that folder on PYTHONPATH\n")
+
+
+# --- item 4: a sweep stopped by Ctrl-C -------------------------------------------------------------------------
+TOY_MODULE = f'''
+import sys
+sys.path.insert(0, {str(TESTS)!r})
+from toy_envs import register_toy_envs
+register_toy_envs()
+'''
+# runs that never finish by themselves (Ctrl-C is what ends them); 7-step episodes, a checkpoint every 50 steps
+ENDLESS = ["--steps", "10000000", "--hidden", "8", "--batch-size", "8", "--random-steps", "20", "--update-after", "20",
+           "--eval-every", "1000000", "--buffer-size", "500", "--checkpoint-every", "50"]
+
+
+def processes_in_session(session: int) -> list[str]:
+    """The processes still alive in a session (the sweep's own, started as its leader): "pid name" each."""
+    alive = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            text = stat.read_text()
+        except OSError:  # ended meanwhile
+            continue
+        name, fields = text[text.index("(") + 1:text.rindex(")")], text[text.rindex(")") + 2:].split()
+        if int(fields[3]) == session and fields[0] != "Z":
+            alive.append(f"{stat.parent.name} {name}")
+    return alive
+
+
+def stopped_sweep(tmp_path, wait, signals=1):
+    """Start a 2-run sweep on 2 local workers in a session of its own; once it printed its start line (its workers
+    are being started: importing, making environments), wait(out), then send SIGINT to its whole process group as
+    a terminal's Ctrl-C does, `signals` times. Returns (process, stderr, args) once no process of it is left."""
+    (tmp_path / "toy_sweep_env.py").write_text(TOY_MODULE)
+    out = tmp_path / "sweep"
+    args = ["sweep", "--env", "toy_sweep_env:tinyddpg-test/Drift-v0", "--seeds", "0-1", "--workers", "2", "--out",
+            str(out), *ENDLESS]
+    process = subprocess.Popen([sys.executable, "-m", "tinyddpg", *args], stderr=subprocess.PIPE, text=True,
+                               cwd=tmp_path, start_new_session=True)
+    try:
+        start = process.stderr.readline()
+        assert start.startswith("sweep: 2 runs"), start + process.stderr.read()
+        wait(out)
+        for _ in range(signals):
+            os.killpg(process.pid, signal.SIGINT)
+            time.sleep(0.05)
+        _, rest = process.communicate(timeout=120)  # a hang fails here
+    finally:
+        if process.poll() is None:
+            os.killpg(process.pid, signal.SIGKILL)
+    deadline = time.monotonic() + 20
+    while processes_in_session(process.pid) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert processes_in_session(process.pid) == [], start + rest  # no worker, no resource tracker left behind
+    return process, start + rest, args
+
+
+def both_checkpointed(out):
+    """Both runs are training: each has saved a checkpoint."""
+    deadline = time.monotonic() + 120
+    while not all((out / f"pendulum/seed{seed}/checkpoint.npz").exists() for seed in (0, 1)):
+        assert time.monotonic() < deadline, "the runs saved no checkpoint in 120 s"
+        time.sleep(0.1)
+
+
+def assert_stopped_and_told_how_to_continue(process, stderr, args):
+    assert process.returncode == 130, stderr
+    for wrong in ("Traceback", "KeyboardInterrupt", "FAILED", "fix the cause", "failed"):
+        assert wrong not in stderr, stderr
+    assert "sweep stopped by SIGINT: 0 of 2 runs finished" in stderr, stderr
+    assert stderr.rstrip().endswith(f"continue it with the same command: {shlex.join(['tinyddpg', *args])}"), stderr
+
+
+@pytest.mark.parametrize("delay", [0.0, 0.4, 1.2], ids=lambda d: f"{d} s after the start line")
+def test_a_sweep_stopped_while_its_workers_start_says_so_and_leaves_no_process(tmp_path, delay):
+    process, stderr, args = stopped_sweep(tmp_path, lambda out: time.sleep(delay))
+    assert_stopped_and_told_how_to_continue(process, stderr, args)
+
+
+def test_a_sweep_stopped_while_training_saves_each_run_at_an_episode_end_and_says_how_to_continue(tmp_path):
+    process, stderr, args = stopped_sweep(tmp_path, both_checkpointed)
+    assert_stopped_and_told_how_to_continue(process, stderr, args)
+    for seed in (0, 1):
+        run = tmp_path / f"sweep/pendulum/seed{seed}"
+        step = ckpt.read_checkpoint_meta(run / "checkpoint.npz")["counters"]["step"]
+        last = read_log(run / "progress.csv")[-1]
+        assert int(last["step"]) == step and last["episode_return"] != "", last  # saved as an episode ended
+        assert f"pendulum/seed{seed}: stopped at step {step:,}, saved at an episode end" in stderr, stderr
+
+
+def test_a_sweep_stopped_twice_stops_after_the_current_step_without_a_traceback(tmp_path):
+    process, stderr, args = stopped_sweep(tmp_path, both_checkpointed, signals=2)
+    assert_stopped_and_told_how_to_continue(process, stderr, args)

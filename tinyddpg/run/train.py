@@ -63,11 +63,12 @@ PLOT_FILE = "curve.png"
 
 
 class TrainingInterrupted(TinyDDPGError):
-    """Training stopped by a signal after saving; `signal_number` tells which."""
+    """Training stopped by a signal after saving; `signal_number` tells which, `step` where, `mid_episode` whether
+    the second signal cut an episode."""
 
-    def __init__(self, message: str, signal_number: int):
-        super().__init__(message, signal_number)  # both in args, so it pickles across worker processes
-        self.signal_number = signal_number
+    def __init__(self, message: str, signal_number: int, step: int = 0, mid_episode: bool = False):
+        super().__init__(message, signal_number, step, mid_episode)  # all in args: it pickles across processes
+        self.signal_number, self.step, self.mid_episode = signal_number, step, mid_episode
 
     def __str__(self) -> str:
         return self.args[0]
@@ -312,7 +313,7 @@ class Run:
     def show_progress(self, force: bool = False) -> None:
         self.progress.show(self.counters.step, self.counters.episode, self.last_return, self.last_eval, force=force)
 
-    def finish(self, stop: _StopFlag) -> None:
+    def finish(self, stop: StopFlag) -> None:
         """Save the final state (unless just saved), show the last progress line, report a stop by signal."""
         if self.saved_step != self.counters.step:
             self.save()
@@ -323,7 +324,7 @@ class Run:
             raise TrainingInterrupted(
                 f"stopped by {signal.Signals(stop.signal).name} at step {self.counters.step}; checkpoint and log "
                 f"saved in {self.out_dir}. Continue with: {resume_text(self.out_dir)}{mid_episode}",
-                stop.signal)
+                stop.signal, self.counters.step, self.obs is not None)
 
     def next_step(self) -> str:
         """What to do after a failure, depending on whether a checkpoint was saved."""
@@ -397,7 +398,9 @@ class RateMeter:
         return round(rate, 1)
 
 
-class _StopFlag:
+class StopFlag:
+    """The stop signals received so far."""
+
     signal: int | None = None  # the first stop signal received
     count: int = 0
 
@@ -412,11 +415,18 @@ class _StopFlag:
         return self.count >= 2
 
 
+STOP_FROM_PARENT: StopFlag | None = None  # a sweep worker's: the sweep process counts the signals (sweep.py)
+
+
 @contextmanager
 def stop_signals():
     """While inside, SIGINT and SIGTERM set a flag instead of killing the process: the first lets the loop
-    finish the episode, save and stop; the second stops it after the current step."""
-    flag = _StopFlag()
+    finish the episode, save and stop; the second stops it after the current step. In a sweep worker, which
+    ignores signals, the flag is the one its sweep process sets (STOP_FROM_PARENT)."""
+    if STOP_FROM_PARENT is not None:
+        yield STOP_FROM_PARENT
+        return
+    flag = StopFlag()
     handled = (signal.SIGINT, signal.SIGTERM)
 
     def handler(signal_number, frame):
