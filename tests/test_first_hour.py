@@ -4,6 +4,7 @@ signals; in process otherwise)."""
 
 import os
 import shlex
+import shutil
 import signal
 import subprocess
 import sys
@@ -232,3 +233,61 @@ def test_a_sweep_stopped_while_training_saves_each_run_at_an_episode_end_and_say
 def test_a_sweep_stopped_twice_stops_after_the_current_step_without_a_traceback(tmp_path):
     process, stderr, args = stopped_sweep(tmp_path, both_checkpointed, signals=2)
     assert_stopped_and_told_how_to_continue(process, stderr, args)
+
+
+# --- item 6: messages that mislead ------------------------------------------------------------------------------
+@pytest.fixture(scope="module")
+def finished_run(tmp_path_factory):
+    """A finished 400-step Pendulum run (checkpoints at 200 and 400), trained in process."""
+    out = tmp_path_factory.mktemp("finished") / "run"
+    train(fast_config(steps=400), out, show_progress=False, announce=False, threads=1)
+    return out
+
+
+def copy_run(run, to):
+    shutil.copytree(run, to, ignore=shutil.ignore_patterns("train.lock"))
+    return to
+
+
+def test_a_finished_run_whose_checkpoint_was_deleted_is_not_started_over_silently(finished_run, tmp_path, capsys):
+    from tinyddpg.run.cli import main
+
+    run = copy_run(finished_run, tmp_path / "run")
+    (run / "checkpoint.npz").unlink()
+    log = (run / "progress.csv").read_text()
+    message = (f"{run}/checkpoint.npz is missing, but the log shows the run got to step 400 (it saves a checkpoint "
+               f"every 200 steps): the checkpoint was deleted or moved. Put it back to continue the run, or start the "
+               f"run over in its folder: mv {run}/progress.csv {run}/progress.csv.old && tinyddpg train --resume {run}")
+    for command in (["train", "--resume", str(run), "--steps", "600", "--quiet"], ["evaluate", str(run)]):
+        assert main(command) == 2
+        assert capsys.readouterr().err == f"tinyddpg: error: {message}\n"
+        assert (run / "progress.csv").read_text() == log and not (run / "checkpoint.npz").exists()
+    move, resume = message.split("in its folder: ")[1].split(" && ")
+    subprocess.run(move, shell=True, check=True)  # the way it names works
+    assert main([*shlex.split(resume)[1:], "--quiet", "--threads", "1"]) == 0
+    assert "starting it over" in capsys.readouterr().err and (run / "checkpoint.npz").exists()
+    assert (run / "progress.csv.old").read_text() == log
+
+
+def test_a_resume_says_how_many_steps_remain_not_the_total(finished_run, tmp_path, capsys):
+    from tinyddpg.run.cli import main
+
+    run = copy_run(finished_run, tmp_path / "run")
+    assert main(["train", "--resume", str(run), "--steps", "600", "--quiet"]) == 0
+    start = capsys.readouterr().err.splitlines()[0]
+    assert start.startswith("continuing Pendulum-v1 from step 400 to 600 (200 steps to go; seed 0, backend numpy, "), start
+
+
+def test_a_gif_of_an_environment_that_takes_no_render_mode_says_so(tmp_path, monkeypatch, capsys):
+    from tinyddpg.run.cli import main
+
+    (tmp_path / "my_env.py").write_text(MY_ENV)
+    monkeypatch.chdir(tmp_path)
+    train(fast_config(env_id="my_env:MyEnv-v0", steps=40, random_steps=20, update_after=20, eval_every=40,
+                      checkpoint_every=40, batch_size=8), tmp_path / "run", show_progress=False, announce=False, threads=1)
+    assert main(["evaluate", "run", "--episodes", "1", "--gif", "a.gif"]) == 2
+    error = capsys.readouterr().err.splitlines()[-1]
+    assert error == ("tinyddpg: error: my_env:MyEnv-v0 does not accept render_mode, so it cannot draw frames: give "
+                     "MyEnv.__init__ a render_mode=None argument (store it as self.render_mode) and a render() that "
+                     "returns an RGB array when it is 'rgb_array'; the evaluation returns above are unaffected"), error
+    assert "MuJoCo" not in error and "this machine" not in error

@@ -42,10 +42,26 @@ def make_env(env_id: str, render_mode: str | None = None) -> gym.Env:
         hint = "pip install 'tinyddpg[mujoco]'" if "mujoco" in str(error).lower() else "install the missing package"
         raise ConfigError(f"{env_id} needs a package that is not installed ({error}); fix: {hint}") from None
     except Exception as error:
+        if render_mode and isinstance(error, TypeError) and makes_without_render_mode(name):
+            entry_point = gym.envs.registry[name].entry_point
+            cls = entry_point.rpartition(":")[2] if isinstance(entry_point, str) else entry_point.__name__
+            raise ConfigError(f"{env_id} does not accept render_mode, so it cannot draw frames: give {cls}.__init__ a "
+                              f"render_mode=None argument (store it as self.render_mode) and a render() that returns "
+                              f"an RGB array when it is {render_mode!r}; the evaluation returns above are "
+                              f"unaffected") from None
         if not module:  # gymnasium's own environments: a bug to see in full
             raise
         raise ConfigError(f"env_id={env_id!r}: making the environment failed at {error_location(error)} "
                           f"({type(error).__name__}: {error}); fix it there") from None
+
+
+def makes_without_render_mode(name: str) -> bool:
+    """Whether the environment is made when no render_mode is given."""
+    try:
+        gym.make(name).close()
+    except Exception:
+        return False
+    return True
 
 
 def import_registering_module(module: str, env_id: str) -> None:

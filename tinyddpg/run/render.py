@@ -24,8 +24,8 @@ def record_gif(agent: DDPG, env_id: str, path: Path, run_seed: int, fps: int = 3
     from PIL import Image, ImageDraw
 
     os.environ.setdefault("SDL_VIDEODRIVER", "dummy")  # off-screen drawing: no display needed, no SDL warnings
+    env = make_env(env_id, render_mode="rgb_array")  # refused in words when the environment takes no render_mode
     try:
-        env = make_env(env_id, render_mode="rgb_array")
         seed = episode_seed(run_seed, EVAL_STREAM, 0)
         env.reset(seed=seed)  # play_episode resets it again, to the same state
         env.render()

@@ -54,7 +54,7 @@ from .envs import EVAL_STREAM, TRAIN_STREAM, env_spec, episode_seed, make_env
 from .folder import CONFIG_FILE, RunFolderLock, run_folder_problem
 from .memory import OutOfMemory, available_bytes, check_fits, estimate, size_text
 from .progress import Progress, counted
-from .runlog import LOG_FILE, RunLog
+from .runlog import LOG_FILE, RunLog, read_log
 from .tensorboard import TensorBoardLog
 from .threads import blas_threads, choose_threads
 from .value_estimate import EvaluationEpisodes
@@ -458,16 +458,18 @@ def train(config: TrainConfig, out_dir: Path, resume: bool = False, show_progres
     backend, in brackets after it)."""
     check_arguments(config, out_dir)
     run = Run(config, out_dir)  # settings, environment, backend and memory checked; nothing written yet
-    if resume:
-        check_resumable(config, Path(out_dir))
+    done = check_resumable(config, Path(out_dir)) if resume else 0
     count, why = choose_threads(threads, Path(out_dir), resume)
     threads_text = f"{limit_blas_threads(count)} ({why})"
     with run.folder_lock():  # refuses a second process before anything is printed or written
         if announce:
             notes = "; ".join(note for note in ("auto" if config.backend == "auto" else "", backend_note) if note)
             backend = run.agent.backend.name + (f" ({notes})" if notes else "")
-            print(f"training {config.env_id} for {counted(config.steps, 'step')} (seed {config.seed}, backend {backend}, "
-                  f"{threads_text}, memory about {size_text(run.memory.total)}) -> {out_dir}", file=sys.stderr)
+            what = (f"continuing {config.env_id} from step {done:,} to {config.steps:,} "
+                    f"({counted(config.steps - done, 'step')} to go; " if resume else
+                    f"training {config.env_id} for {counted(config.steps, 'step')} (")
+            print(f"{what}seed {config.seed}, backend {backend}, {threads_text}, memory about "
+                  f"{size_text(run.memory.total)}) -> {out_dir}", file=sys.stderr)
         counters = run.train(resume=resume, show_progress=show_progress)
     run.write_curve()
     return counters
@@ -483,9 +485,9 @@ def check_arguments(config: TrainConfig, out_dir: Path) -> None:
                           f"e.g. 'runs/p1'")
 
 
-def check_resumable(config: TrainConfig, out_dir: Path) -> None:
-    """ConfigError, before anything is written, when a resume of the run in out_dir would not continue it: fewer
-    steps than it has done, or its log gone (a new one would silently lack the steps done)."""
+def check_resumable(config: TrainConfig, out_dir: Path) -> int:
+    """The steps the run in out_dir has done; ConfigError, before anything is written, when a resume would not
+    continue it: fewer steps than it has done, or its log gone (a new one would silently lack the steps done)."""
     done = ckpt.read_checkpoint_meta(out_dir / ckpt.CHECKPOINT_FILE)["counters"]["step"]
     if config.steps < done:
         raise ConfigError(f"steps={config.steps:,} is fewer than the {done:,} steps the run in {out_dir} has done "
@@ -496,6 +498,7 @@ def check_resumable(config: TrainConfig, out_dir: Path) -> None:
         raise ConfigError(f"{log} is missing, so the resumed run's log would lack its first {done:,} steps; put it "
                           f"back, or continue with a log that starts at step {done:,}: {start_empty} "
                           f"{resume_text(out_dir, config.steps)}")
+    return done
 
 
 def check_new_run_folder(out_dir: Path) -> None:
@@ -519,10 +522,28 @@ def saved_config(out_dir: Path) -> tuple[TrainConfig, bool]:
     if not config_path.is_file():
         raise ConfigError(problem)
     try:
-        return TrainConfig.from_json(config_path.read_text()), False
+        config = TrainConfig.from_json(config_path.read_text())
     except (ValueError, KeyError, TypeError) as error:
         raise ConfigError(f"{config_path} is not a readable tinyddpg config ({type(error).__name__}: {error}); "
                           f"{out_dir} has no checkpoint, so nothing saved is lost: train in another folder") from None
+    check_checkpoint_not_lost(config, out_dir)
+    return config, False
+
+
+def check_checkpoint_not_lost(config: TrainConfig, out_dir: Path) -> None:
+    """CheckpointError when the run in out_dir has no checkpoint but its log shows an episode end at or past the
+    first scheduled checkpoint (one was saved there, so it was deleted or moved): not "stopped before its first
+    checkpoint", and not silently started over."""
+    log = out_dir / LOG_FILE
+    ends = [int(row["step"]) for row in read_log(log) if row.get("episode_return")] if log.is_file() else []
+    if ends and max(ends) >= config.checkpoint_every:
+        path = out_dir / ckpt.CHECKPOINT_FILE
+        start_over = (f"mv {shlex.quote(str(log))} {shlex.quote(str(log) + '.old')} &&" if on_command_line() else
+                      f"rename {str(log)!r} (e.g. to {log.name + '.old'!r}), then")
+        raise CheckpointError(f"{path} is missing, but the log shows the run got to step {max(ends):,} (it saves a "
+                              f"checkpoint every {config.checkpoint_every:,} steps): the checkpoint was deleted or "
+                              f"moved. Put it back to continue the run, or start the run over in its folder: "
+                              f"{start_over} {resume_text(out_dir)}")
 
 
 def load_run_config(out_dir: Path) -> TrainConfig:
