@@ -3,6 +3,7 @@ newcomer did it (the CLI in a subprocess where the process itself is what is tes
 signals; in process otherwise)."""
 
 import os
+import re
 import shlex
 import shutil
 import signal
@@ -291,3 +292,45 @@ def test_a_gif_of_an_environment_that_takes_no_render_mode_says_so(tmp_path, mon
                      "MyEnv.__init__ a render_mode=None argument (store it as self.render_mode) and a render() that "
                      "returns an RGB array when it is 'rgb_array'; the evaluation returns above are unaffected"), error
     assert "MuJoCo" not in error and "this machine" not in error
+
+
+# --- item 3: short runs meet preset defaults -------------------------------------------------------------------
+def svg_texts(path):
+    """The texts a matplotlib SVG draws (it writes each as a comment beside its glyphs)."""
+    return re.findall(r"<!-- (.*?) -->", path.read_text())
+
+
+def test_a_run_shorter_than_its_random_steps_and_eval_every_says_so_at_the_start(tmp_path, capsys):
+    from tinyddpg.run.cli import main
+
+    assert main(["train", "--steps", "300", "--hidden", "8", "--batch-size", "8", "--buffer-size", "1000", "--out",
+                 str(tmp_path / "run"), "--quiet", "--threads", "1"]) == 0
+    notes = [line for line in capsys.readouterr().err.splitlines() if line.startswith("NOTE: ")]
+    assert notes == ["NOTE: steps 300 <= random_steps 5,000: the policy never acts (every action is random); give "
+                     "--random-steps 100 or more --steps",
+                     "NOTE: steps 300 < update_after 1,000: the networks are never updated; give --update-after 100 "
+                     "or more --steps",
+                     "NOTE: steps 300 < eval_every 1,000: no evaluation runs, so curve.png shows the training returns "
+                     "(with exploration noise); give --eval-every 100 or more --steps"]
+    capsys.readouterr()
+    train(fast_config(steps=300), tmp_path / "fits", show_progress=False, threads=1)  # 100 random, eval every 200
+    assert "NOTE" not in capsys.readouterr().err
+
+
+def test_the_curve_of_a_run_without_evaluations_draws_its_training_returns(tmp_path):
+    from tinyddpg.run.plot import plot_runs
+
+    train(fast_config(steps=400, eval_every=1000), tmp_path / "run", show_progress=False, announce=False, threads=1)
+    texts = svg_texts(plot_runs([tmp_path / "run"], tmp_path / "curve.svg"))
+    assert "training episode return (no evaluation yet)" in texts, texts
+    assert "no evaluation yet" not in texts and "Pendulum-v1 (1 seed)" in texts
+
+
+def test_the_curve_of_a_run_without_a_finished_episode_says_so_and_draws_no_empty_axes(tmp_path):
+    from tinyddpg.run.plot import plot_runs
+
+    train(fast_config(steps=10), tmp_path / "run", show_progress=False, announce=False, threads=1)
+    texts = svg_texts(plot_runs([tmp_path / "run"], tmp_path / "curve.svg"))
+    assert "no episode has ended yet: nothing to draw" in texts, texts
+    assert "no update yet" in texts, texts
+    assert not any(re.fullmatch(r"[-−]?\d+(\.\d+)?", text) for text in texts), texts  # no tick labels of empty axes

@@ -470,9 +470,29 @@ def train(config: TrainConfig, out_dir: Path, resume: bool = False, show_progres
                     f"training {config.env_id} for {counted(config.steps, 'step')} (")
             print(f"{what}seed {config.seed}, backend {backend}, {threads_text}, memory about "
                   f"{size_text(run.memory.total)}) -> {out_dir}", file=sys.stderr)
+            for note in short_run_notes(config):
+                print(f"NOTE: {note}", file=sys.stderr)
         counters = run.train(resume=resume, show_progress=show_progress)
     run.write_curve()
     return counters
+
+
+def short_run_notes(config: TrainConfig) -> list[str]:
+    """What a run too short for its preset's defaults will not do (a few-thousand-step run of a preset made for
+    30,000): never let the policy act, never update, never evaluate; each with the setting that fixes it."""
+    steps, shorter = config.steps, max(1, config.steps // 3)
+    notes = []
+    if steps <= config.random_steps:
+        notes.append(f"steps {steps:,} <= random_steps {config.random_steps:,}: the policy never acts (every action is "
+                     f"random); give {setting_text('random_steps', shorter)} or more {setting_text('steps')}")
+    if steps < config.update_after:
+        notes.append(f"steps {steps:,} < update_after {config.update_after:,}: the networks are never updated; give "
+                     f"{setting_text('update_after', shorter)} or more {setting_text('steps')}")
+    if steps < config.eval_every:
+        notes.append(f"steps {steps:,} < eval_every {config.eval_every:,}: no evaluation runs, so {PLOT_FILE} shows the "
+                     f"training returns (with exploration noise); give {setting_text('eval_every', shorter)} or more "
+                     f"{setting_text('steps')}")
+    return notes
 
 
 def check_arguments(config: TrainConfig, out_dir: Path) -> None:
@@ -532,12 +552,12 @@ def saved_config(out_dir: Path) -> tuple[TrainConfig, bool]:
 
 def check_checkpoint_not_lost(config: TrainConfig, out_dir: Path) -> None:
     """CheckpointError when the run in out_dir has no checkpoint but its log shows an episode end at or past the
-    first scheduled checkpoint (one was saved there, so it was deleted or moved): not "stopped before its first
-    checkpoint", and not silently started over."""
+    first scheduled checkpoint (one was saved there, so it was deleted or moved, not set aside as damaged): not
+    "stopped before its first checkpoint", and not silently started over."""
     log = out_dir / LOG_FILE
     ends = [int(row["step"]) for row in read_log(log) if row.get("episode_return")] if log.is_file() else []
-    if ends and max(ends) >= config.checkpoint_every:
-        path = out_dir / ckpt.CHECKPOINT_FILE
+    path = out_dir / ckpt.CHECKPOINT_FILE
+    if ends and max(ends) >= config.checkpoint_every and not ckpt.set_aside(path).exists():  # not set aside as told
         start_over = (f"mv {shlex.quote(str(log))} {shlex.quote(str(log) + '.old')} &&" if on_command_line() else
                       f"rename {str(log)!r} (e.g. to {log.name + '.old'!r}), then")
         raise CheckpointError(f"{path} is missing, but the log shows the run got to step {max(ends):,} (it saves a "
