@@ -334,3 +334,26 @@ def test_the_curve_of_a_run_without_a_finished_episode_says_so_and_draws_no_empt
     assert "no episode has ended yet: nothing to draw" in texts, texts
     assert "no update yet" in texts, texts
     assert not any(re.fullmatch(r"[-−]?\d+(\.\d+)?", text) for text in texts), texts  # no tick labels of empty axes
+
+
+# --- item 7: the docs against what happens ----------------------------------------------------------------------
+def test_the_guides_own_layer_section_shows_tinyddpg_gradcheck_on_a_file_and_it_passes(tmp_path, monkeypatch, capsys):
+    from tinyddpg.run.cli import main
+
+    guide = (REPO / "docs/guide.md").read_text()
+    section = guide[guide.index("### 10.2 Check a layer you wrote"):guide.index("### 10.3")]
+    file = next(block for block in re.findall(r"```python\n(.*?)```", section, re.S) if block.startswith("# my_layers.py"))
+    command = re.search(r"```bash\n(tinyddpg gradcheck (\S+\.py:\w+))\n```", section)
+    assert command, "the section does not show `tinyddpg gradcheck FILE.py:Name`"
+    (tmp_path / "my_layers.py").write_text(file)
+    monkeypatch.chdir(tmp_path)
+    assert main(shlex.split(command.group(1))[1:]) == 0
+    assert "PASS: worst relative error" in capsys.readouterr().out
+
+
+def test_the_readme_and_faq_say_which_version_and_date_a_result_was_measured_with():
+    readme, faq = (REPO / "README.md").read_text(), (REPO / "docs/faq.md").read_text()
+    for text in (readme, faq):
+        assert not re.search(r"earlier (session|run)|session's", text), re.search(r".{80}(earlier (session|run)|session's).{80}", text)
+    assert re.search(r"tinyddpg 0\.1\.0\s+\(commit [0-9a-f]{7}, 2026-11-22\)", readme)  # the first results table
+    assert re.search(r"commit [0-9a-f]{7},\s+2026-12-02", readme)  # the DDPG against TD3 table
