@@ -29,6 +29,7 @@ import os
 import signal
 import socket
 import sys
+import threading
 import time
 import traceback
 from collections.abc import Callable
@@ -296,6 +297,9 @@ class SweepStop(StopFlag):
         KeyboardInterrupt wherever the sweep process happens to be (inside the pool's machinery, a lock held: the
         hang of issue 25). They are blocked in this thread, so the worker processes it starts are born with them
         blocked; a thread of a library (BLAS) may still receive one, and this handler notes it."""
+        if threading.current_thread() is not threading.main_thread():  # signals are the main thread's to handle
+            yield self
+            return
         received = self.received = []
         previous = {s: signal.signal(s, lambda number, frame: received.append(number)) for s in STOP_SIGNALS}
         resource_tracker.ensure_running()  # started later, it would unblock them (it blocks them around its start)
