@@ -175,6 +175,8 @@ def test_saved_config_with_an_unknown_setting_is_refused_and_an_old_layout_migra
 
 def test_a_folder_without_a_checkpoint_has_nothing_to_evaluate_and_says_how_to_train_it(tmp_path, good_run):
     out = copy_run(good_run, tmp_path)
+    log = (out / "progress.csv").read_text().splitlines(keepends=True)
+    (out / "progress.csv").write_text(log[0])  # stopped before its first episode end (a later one: test_first_hour)
     assert_clean_error(run_tinyddpg("evaluate", str(out)), f"{out} holds a run that stopped before its first "
                        f"checkpoint: it has nothing to load yet; train it again with tinyddpg train --resume {out}")
     with pytest.raises(CheckpointError, match=r"no checkpoint at .*: the file does not exist"):

@@ -314,7 +314,7 @@ def test_train_in_python_takes_a_module_env_id_and_its_asymmetric_bounds(tmp_pat
                      "entry_point='{m}:DriftEnv', max_episode_steps=200), then give env_id '{m}:DriftEnv-v0'"),
     ("{m}:Drfit-v0", "(did you mean 'Drift-v0' or 'NanDrift-v0'?); importing {m} did not register it"),
     ("no_such_module_here:Drift-v0", "env_id='no_such_module_here:Drift-v0': there is no module no_such_module_here "
-                                     "to import; put the folder that holds no_such_module_here.py on PYTHONPATH"),
+                                     "to import in the current folder ("),
 ], ids=["discrete actions", "low equals high in one dimension", "a class name", "a misspelt id", "a module not on the path"])
 def test_a_module_env_id_that_cannot_work_is_refused_in_one_line(tmp_path, student_module, env_id, message):
     module, env = student_module

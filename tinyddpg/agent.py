@@ -63,7 +63,7 @@ class DDPG:
             raise ConfigError(f"DDPG(obs_dim={obs_dim}, action_dim={action_dim}, low={low}, high={high}) is not allowed: "
                               f"obs_dim and action_dim must be >= 1, low and high {action_dim} finite numbers each, "
                               f"low < high in every dimension")
-        self.action_scale = (self.high - self.low) / 2.0  # host copy, for the noise
+        self.action_scale, self.obs_dim = (self.high - self.low) / 2.0, obs_dim  # the noise scale (host); for act
 
         options = dict(hidden=config.hidden, backend=backend, final_init_bound=config.final_init_bound)
 
@@ -119,6 +119,14 @@ class DDPG:
 
     def act(self, obs, explore: bool = True) -> np.ndarray:
         """The action for one host observation: mu(s), plus noise when training and explore, clipped to bounds."""
+        try:  # obs_dim numbers, or an error that says so (not a matmul's)
+            shape = np.asarray(obs, dtype=np.float64).shape
+        except (TypeError, ValueError):
+            shape = None
+        if shape != (self.obs_dim,):
+            got = f"obs of shape {shape}" if shape is not None else f"obs={obs!r:.40}"
+            raise ConfigError(f"act({got}) is not allowed: obs must be one observation of {self.obs_dim} numbers "
+                              f"(shape ({self.obs_dim},)), as this agent was made with obs_dim={self.obs_dim}")
         if self.normalizer is not None:
             obs = self.normalizer.normalize_host(obs)
         action = self.backend.to_host(self.actor.forward(self.backend.to_device(obs)[None, :]))[0]

@@ -77,12 +77,17 @@ def _read_checkpoint(path: Path, with_arrays: bool) -> tuple[dict[str, np.ndarra
     return arrays, meta
 
 
+def set_aside(path: Path) -> Path:
+    """Where a damaged checkpoint is set aside, so that its run starts over (its refusal names the command)."""
+    return Path(f"{path}.damaged")
+
+
 def damaged(path: Path, problem: str) -> CheckpointError:
     """The error for a checkpoint that cannot be read, with the way forward: put back a copy, or set the file
     aside (nothing is deleted) and train the run again from its config.json, which a resume without a checkpoint
     does."""
-    aside = (f"mv {shlex.quote(str(path))} {shlex.quote(f'{path}.damaged')} &&" if on_command_line() else
-             f"rename it to {f'{path}.damaged'!r}, then")
+    aside = (f"mv {shlex.quote(str(path))} {shlex.quote(str(set_aside(path)))} &&" if on_command_line() else
+             f"rename it to {str(set_aside(path))!r}, then")
     return CheckpointError(f"{path} {problem}. Put back a copy of it if you have one, or set it aside and train the "
                            f"run again from its start: {aside} {resume_text(path.parent)}")
 

@@ -180,7 +180,7 @@ def command_sweep(args) -> int:
         fixed["backend"] = environment_backend
     spec = make_spec(args.preset, args.seeds, args.set, fixed=fixed)
     run_sweep(spec, Path(args.out), workers=args.workers, ray_address=args.ray, threads=args.threads, quiet=args.quiet,
-              last_k=args.last_k)
+              last_k=args.last_k, again=shlex.join(["tinyddpg", *args.argv]))
     return 0
 
 
@@ -384,7 +384,14 @@ def add_coursework_commands(commands) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    return exit_status(lambda: args.handler(args))
+    args.argv = sys.argv[1:] if argv is None else list(argv)  # as typed: the command that continues a stopped sweep
+    try:
+        status = exit_status(lambda: args.handler(args))
+        sys.stdout.flush()  # a reader that went away shows here, not in Python's flush at exit
+        return status
+    except BrokenPipeError:  # `tinyddpg grade DIR | head -8`: head has what it wanted; stop quietly, as cat does
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # the flush at exit then has nowhere to fail
+        return 128 + signal.SIGPIPE
 
 
 def exit_status(work: Callable[[], int], program: str = "tinyddpg") -> int:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import importlib
 import importlib.util
+import os
 import sys
 import traceback
 from dataclasses import dataclass
@@ -41,21 +42,45 @@ def make_env(env_id: str, render_mode: str | None = None) -> gym.Env:
         hint = "pip install 'tinyddpg[mujoco]'" if "mujoco" in str(error).lower() else "install the missing package"
         raise ConfigError(f"{env_id} needs a package that is not installed ({error}); fix: {hint}") from None
     except Exception as error:
+        if render_mode and isinstance(error, TypeError) and makes_without_render_mode(name):
+            entry_point = gym.envs.registry[name].entry_point
+            cls = entry_point.rpartition(":")[2] if isinstance(entry_point, str) else entry_point.__name__
+            raise ConfigError(f"{env_id} does not accept render_mode, so it cannot draw frames: give {cls}.__init__ a "
+                              f"render_mode=None argument (store it as self.render_mode) and a render() that returns "
+                              f"an RGB array when it is {render_mode!r}; the evaluation returns above are "
+                              f"unaffected") from None
         if not module:  # gymnasium's own environments: a bug to see in full
             raise
         raise ConfigError(f"env_id={env_id!r}: making the environment failed at {error_location(error)} "
                           f"({type(error).__name__}: {error}); fix it there") from None
 
 
+def makes_without_render_mode(name: str) -> bool:
+    """Whether the environment is made when no render_mode is given."""
+    try:
+        gym.make(name).close()
+    except Exception:
+        return False
+    return True
+
+
 def import_registering_module(module: str, env_id: str) -> None:
-    """Import the module of a "module:EnvId" id, or ConfigError saying why it cannot be imported and where."""
+    """Import the module of a "module:EnvId" id from the current folder or the path (PYTHONPATH), or ConfigError
+    saying why it cannot be imported and where. The current folder goes on the end of sys.path, as `python -m`
+    would put it first: the `tinyddpg` script and a script run from elsewhere do not have it there."""
+    current = os.getcwd()
+    if not {"", current} & set(sys.path):
+        sys.path.append(current)  # spawned sweep workers inherit it
     try:
         importlib.import_module(module)
     except Exception as error:  # the user's own code: anything can go wrong in it
         if isinstance(error, ModuleNotFoundError) and error.name == module.split(".")[0]:
-            path = "PYTHONPATH (e.g. PYTHONPATH=. in front of the command)" if on_command_line() else "sys.path"
-            raise ConfigError(f"env_id={env_id!r}: there is no module {module} to import; put the folder that "
-                              f"holds {module.replace('.', '/')}.py on {path}") from None
+            path = "PYTHONPATH" if on_command_line() else "sys.path"
+            file = f"{module.replace('.', '/')}.py"
+            run_there = "run the command" if on_command_line() else "run Python"
+            raise ConfigError(f"env_id={env_id!r}: there is no module {module} to import in the current folder "
+                              f"({current}) or on {path}; {run_there} from the folder that holds {file}, or put "
+                              f"that folder on {path}") from None
         raise ConfigError(f"env_id={env_id!r}: importing {module} failed at {error_location(error)} "
                           f"({type(error).__name__}: {error}); fix it there") from None
 

@@ -120,26 +120,32 @@ def plot_runs(paths, output: Path, title: str | None = None, band: str = "minmax
     grouped = group_runs(find_runs(paths))
     groups = {label: [read_log(run / LOG_FILE) for run in runs] for label, runs in grouped.items()}
     measured = any(row.get("value_true") for logs in groups.values() for rows in logs for row in rows)
+    evaluated = any(row.get("eval_return_mean") for logs in groups.values() for rows in logs for row in rows)
+    returns = "eval_return_mean" if evaluated else "episode_return"  # no evaluation yet: the training returns
     figure, axes = plt.subplots(3 if measured else 2, 1, figsize=(8, 11 if measured else 8), sharex=True)
     returns_axis, loss_axis = axes[0], axes[1]
     q_axis = loss_axis.twinx()
     for index, (label, logs) in enumerate(groups.items()):
         color = f"C{index % 10}"
         name = textwrap.fill(f"{label} ({runs_text(grouped[label])})", LEGEND_WIDTH)
-        _draw(returns_axis, [column(rows, "eval_return_mean") for rows in logs], color, name, band=band)
+        _draw(returns_axis, [column(rows, returns) for rows in logs], color, name, band=band)
         _draw(loss_axis, [column(rows, "critic_loss") for rows in logs], color, f"critic loss, {label}")
         _draw(q_axis, [column(rows, "mean_q") for rows in logs], color, f"mean Q, {label}", linestyle="--")
         if measured:  # in each setting's colour, as in the legend above
             _draw(axes[2], [column(rows, "value_estimate") for rows in logs], color, f"estimate Q(s, mu(s)), {label}")
             _draw(axes[2], [column(rows, "value_true") for rows in logs], color, f"true return, {label}", linestyle=":")
-    returns_axis.set_ylabel("evaluation return (noise off)")
+    returns_axis.set_ylabel("evaluation return (noise off)" if evaluated else "training episode return (no evaluation yet)")
     returns_axis.set_title(title or default_title(grouped, band))
     if returns_axis.get_legend_handles_labels()[0]:
         returns_axis.legend(loc="lower right", fontsize="small")
     else:
-        returns_axis.text(0.5, 0.5, "no evaluation yet", transform=returns_axis.transAxes, ha="center")
+        say_empty(returns_axis, "no episode has ended yet: nothing to draw")
     returns_axis.grid(alpha=0.3)
-    loss_axis.set_yscale("log")
+    if not loss_axis.get_lines():
+        say_empty(loss_axis, "no update yet")
+        say_empty(q_axis, "")
+    else:
+        loss_axis.set_yscale("log")
     loss_axis.set_ylabel("critic loss (solid, log scale)")
     q_axis.set_ylabel("mean Q(s, a) (dashed)")
     loss_axis.grid(alpha=0.3)
@@ -153,6 +159,14 @@ def plot_runs(paths, output: Path, title: str | None = None, band: str = "minmax
     figure.savefig(output, dpi=110)
     plt.close(figure)
     return output
+
+
+def say_empty(axis, message: str) -> None:
+    """An axis with nothing to draw: the message in its middle, no ticks of an empty 0-1 range."""
+    axis.set_xticks([])
+    axis.set_yticks([])
+    if message:
+        axis.text(0.5, 0.5, message, transform=axis.transAxes, ha="center")
 
 
 def runs_text(runs: list[Path]) -> str:

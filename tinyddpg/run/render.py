@@ -7,7 +7,7 @@ import os
 from pathlib import Path
 
 from ..agent import DDPG
-from ..errors import TinyDDPGError
+from ..errors import ConfigError, TinyDDPGError
 from .envs import EVAL_STREAM, episode_seed, make_env
 from .train import play_episode
 
@@ -25,10 +25,12 @@ def record_gif(agent: DDPG, env_id: str, path: Path, run_seed: int, fps: int = 3
 
     os.environ.setdefault("SDL_VIDEODRIVER", "dummy")  # off-screen drawing: no display needed, no SDL warnings
     try:
-        env = make_env(env_id, render_mode="rgb_array")
+        env = make_env(env_id, render_mode="rgb_array")  # refused in words when the environment takes no render_mode
         seed = episode_seed(run_seed, EVAL_STREAM, 0)
         env.reset(seed=seed)  # play_episode resets it again, to the same state
         env.render()
+    except ConfigError:  # the environment's own problem, said by make_env
+        raise
     except Exception as error:  # renderers fail in many ways: no OpenGL, no display, a missing library
         raise RenderError(f"{env_id} cannot render on this machine ({type(error).__name__}: {error}). For MuJoCo "
                           f"environments set MUJOCO_GL=egl (with a GPU driver) or MUJOCO_GL=osmesa (with "

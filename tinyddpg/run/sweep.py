@@ -29,14 +29,18 @@ import os
 import signal
 import socket
 import sys
+import threading
 import time
 import traceback
 from collections.abc import Callable
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass
+from multiprocessing import resource_tracker
 from pathlib import Path
 
 from ..errors import ConfigError, TinyDDPGError, option_value_text
+from . import train as training
 from .atomic import replaced_atomically
 from .checkpoint import CHECKPOINT_FILE, read_checkpoint_meta
 from .config import TrainConfig, did_you_mean, field_names, parse_value, preset, validate, with_overrides
@@ -45,7 +49,7 @@ from .plot import plot_runs
 from .progress import counted
 from .runlog import LOG_FILE, logged_steps_per_s, read_log
 from .stats import LAST_K, SETTING_COLUMNS, last_k_column, run_scores, setting_summaries, settings_table
-from .train import CONFIG_FILE, PLOT_FILE, TrainingInterrupted, train
+from .train import CONFIG_FILE, PLOT_FILE, StopFlag, TrainingInterrupted, train
 
 SPEC_FILE = "sweep.json"
 SUMMARY_FILE = "summary.csv"
@@ -91,6 +95,7 @@ class RunResult:
     eval_returns: tuple[float, ...] = ()  # each evaluation's mean return in order; empty: none yet
     steps_per_s: float | None = None  # None: no log row measured it
     error: str = ""  # why the run failed; empty if it did not
+    stopped: str = ""  # how a stop signal left it: "episode end", "mid-episode" or "not started"; empty if none did
 
     def scores(self, last_k: int = LAST_K) -> dict[str, float | None]:
         """The run's final, last-k mean and best evaluation return (stats.run_scores, as summary.csv has them)."""
@@ -223,13 +228,15 @@ def run_one(run: SweepRun, threads: int = BLAS_THREADS) -> RunResult:
         step = _checkpoint_step(run) if (run.run_dir / CHECKPOINT_FILE).exists() else None
         if step is not None and step >= run.config.steps:
             return summarize(run, "skipped", step)
+        if training.STOP_FROM_PARENT is not None and training.STOP_FROM_PARENT.requested:
+            return RunResult(run.setting, run.seed, steps=step or 0, stopped="not started")
         # never checkpointed: start over (train rewrites config.json and progress.csv); else resume
         counters = train(run.config, run.run_dir, resume=step is not None, show_progress=False, threads=threads,
                          announce=False)  # and curve.png
         return summarize(run, "trained" if step is None else "resumed", counters.step)
     except TrainingInterrupted as stop:  # Ctrl-C: the checkpoint is saved
-        reason = str(stop).split(";")[0]
-        return RunResult(run.setting, run.seed, error=f"{reason}; it resumes when the sweep is run again")
+        return RunResult(run.setting, run.seed, steps=stop.step,
+                         stopped="mid-episode" if stop.mid_episode else "episode end")
     except Exception as error:
         if not isinstance(error, TinyDDPGError):
             traceback.print_exc()
@@ -254,10 +261,78 @@ def summarize(run: SweepRun, action: str, steps: int) -> RunResult:
                      steps_per_s=round(speed, 1) if math.isfinite(speed) else None)
 
 
-def _init_worker(threads: int) -> None:
-    """Runs in each new local worker: Ctrl-C is left to the training loop (which saves and stops), and BLAS
-    libraries loaded later get the same thread limit as those already loaded (limited by train)."""
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
+STOP_SIGNALS = {signal.SIGINT, signal.SIGTERM}
+
+
+class SweepStop(StopFlag):
+    """The stop signals the sweep process received, in memory it shares with its workers: their training loops
+    read it as their own (train.STOP_FROM_PARENT)."""
+
+    def __init__(self, context):
+        self.context, self.received = context, []  # the workers' (spawn); signals noted by the handler
+        self.shared_count, self.first_signal = context.RawValue("i", 0), context.RawValue("i", 0)
+
+    def __getstate__(self):  # to a worker: the shared values, not the context
+        return {"shared_count": self.shared_count, "first_signal": self.first_signal, "received": []}
+
+    @property
+    def count(self) -> int:
+        return self.shared_count.value
+
+    @property
+    def signal(self) -> int | None:
+        return self.first_signal.value or None
+
+    def add(self, signal_number: int) -> None:
+        """Count a stop signal (in the sweep process) and say what it does."""
+        self.shared_count.value += 1
+        if self.count == 1:
+            self.first_signal.value = signal_number
+        name = signal.Signals(signal_number).name
+        note = (f"{name}: each running run finishes its episode and saves; no new run starts (a second {name} stops "
+                f"them after the current step)" if self.count == 1 else f"{name} again: the runs stop after the "
+                                                                         f"current step and save")
+        print(f"\n{note}", file=sys.stderr)
+
+    @contextmanager
+    def signals_held(self):
+        """While inside, SIGINT and SIGTERM are counted by take_signals(), between waits, instead of raising
+        KeyboardInterrupt wherever the sweep process happens to be (inside the pool's machinery, a lock held: the
+        hang of issue 25). They are blocked in this thread, so the worker processes it starts are born with them
+        blocked; a thread of a library (BLAS) may still receive one, and this handler notes it."""
+        if threading.current_thread() is not threading.main_thread():  # signals are the main thread's to handle
+            yield self
+            return
+        received = self.received = []
+        previous = {s: signal.signal(s, lambda number, frame: received.append(number)) for s in STOP_SIGNALS}
+        resource_tracker.ensure_running()  # started later, it would unblock them (it blocks them around its start)
+        blocked = signal.pthread_sigmask(signal.SIG_BLOCK, STOP_SIGNALS)
+        try:
+            yield self
+        finally:
+            signal.pthread_sigmask(signal.SIG_SETMASK, blocked)  # one still pending comes to the handler now
+            for stop_signal, handler in previous.items():
+                signal.signal(stop_signal, handler)
+            self.take_signals()
+
+    def take_signals(self) -> None:
+        """Count the stop signals that arrived since the last look: pending in this thread, or noted by the
+        handler."""
+        while (info := signal.sigtimedwait(STOP_SIGNALS, 0)) is not None:
+            self.add(info.si_signo)
+        while self.received:
+            self.add(self.received.pop(0))
+
+
+def _init_worker(threads: int, stop: SweepStop) -> None:
+    """Runs in each new local worker, born with SIGINT and SIGTERM blocked: it ignores them from then on (a
+    terminal's Ctrl-C reaches every process of the sweep, but only the sweep process counts it) and reads the
+    stop from the sweep process instead; BLAS libraries loaded later get the same thread limit as those already
+    loaded (limited by train)."""
+    for stop_signal in STOP_SIGNALS:
+        signal.signal(stop_signal, signal.SIG_IGN)  # one that came while blocked is dropped here
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, STOP_SIGNALS)
+    training.STOP_FROM_PARENT = stop
     for variable in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
         os.environ[variable] = str(threads)
 
@@ -266,35 +341,39 @@ def _init_worker(threads: int) -> None:
 Report = Callable[[SweepRun, RunResult], None]
 
 
-def run_local(runs: list[SweepRun], workers: int, threads: int, report: Report) -> None:
-    """Runs in `workers` spawned processes, each run with `threads` BLAS threads. Only as many runs are handed out
-    as there are workers, so that after a Ctrl-C no queued run starts."""
-    context = multiprocessing.get_context("spawn")
-    waiting, running = iter(runs), {}
-    with ProcessPoolExecutor(workers, mp_context=context, initializer=_init_worker, initargs=(threads,)) as pool:
+def run_local(runs: list[SweepRun], workers: int, threads: int, report: Report, stop: SweepStop) -> None:
+    """Runs in `workers` spawned processes, each run with `threads` BLAS threads, inside stop.signals_held(). Only
+    as many runs are handed out as there are workers, so that after a stop no queued run starts: the loop looks
+    for stop signals between waits, counts them in the memory it shares with the workers (whose training loops
+    then save and stop), and waits for every running run to return."""
+    with ProcessPoolExecutor(workers, mp_context=stop.context, initializer=_init_worker,
+                             initargs=(threads, stop)) as pool:
+        waiting, running = iter(runs), {}
 
         def hand_out() -> None:
-            for run in itertools.islice(waiting, workers - len(running)):
+            for run in itertools.islice(waiting, 0 if stop.requested else workers - len(running)):
                 running[pool.submit(run_one, run, threads)] = run
 
-        def collect(futures) -> None:
-            for future in futures:
-                run = running.pop(future)
-                try:
-                    result = future.result()
-                except Exception as error:
-                    result = RunResult(run.setting, run.seed, error=f"{type(error).__name__}: {error}")
-                report(run, result)
-
         hand_out()
-        try:
-            while running:
-                collect(wait(running, return_when=FIRST_COMPLETED).done)
-                hand_out()
-        except KeyboardInterrupt:
-            pool.shutdown(wait=True)  # the running runs got the same Ctrl-C: they save a checkpoint and stop
-            collect(list(running))
-            raise
+        while running:
+            for future in wait(running, timeout=STOP_POLL_S, return_when=FIRST_COMPLETED).done:
+                run = running.pop(future)
+                report(run, _result(run, future))
+            stop.take_signals()
+            hand_out()
+        for run in waiting:  # left in the queue by a stop
+            report(run, RunResult(run.setting, run.seed, stopped="not started"))
+
+
+STOP_POLL_S = 0.2  # how often the sweep process looks for a stop signal while it waits for its runs
+
+
+def _result(run: SweepRun, future) -> RunResult:
+    """The run's result; a worker that died (its result lost) as a failed run."""
+    try:
+        return future.result()
+    except Exception as error:
+        return RunResult(run.setting, run.seed, error=f"{type(error).__name__}: {error}")
 
 
 def connect_ray(address: str) -> None:
@@ -345,13 +424,15 @@ def run_ray(runs: list[SweepRun], threads: int, report: Report) -> None:
 
 
 def run_sweep(spec: SweepSpec, out_dir: Path, workers: int | None = None, ray_address: str | None = None,
-              threads: int = BLAS_THREADS, quiet: bool = False, last_k: int = LAST_K) -> list[RunResult]:
+              threads: int = BLAS_THREADS, quiet: bool = False, last_k: int = LAST_K,
+              again: str | None = None) -> list[RunResult]:
     """Run (or resume) every run of the sweep, each with `threads` BLAS threads, then write DIR/summary.csv,
     DIR/summary_settings.csv (each run scored also by the mean of its last `last_k` evaluations) and
     DIR/curve.png.
 
     Progress goes to stderr (with quiet, only the start, the failures and the end), the per-setting table to
-    stdout; raises SweepFailed (after writing the summary) if some runs failed."""
+    stdout; raises SweepFailed (after writing the summary) if some runs failed, and TrainingInterrupted when a
+    stop signal stopped it (each running run saved; `again`, the command that continues it, is named)."""
     out_dir = Path(out_dir).absolute()  # Ray workers do not share this process's working directory
     if workers is not None and (workers < 1 or ray_address):
         raise ConfigError(f"--workers {workers}: must be >= 1" if workers < 1 else
@@ -363,33 +444,40 @@ def run_sweep(spec: SweepSpec, out_dir: Path, workers: int | None = None, ray_ad
     workers = min(workers or os.cpu_count() or 1, len(runs))
     where = f"on Ray ({ray_address})" if ray_address else f"in {counted(workers, 'local worker process')}"
     settings = counted(len(runs) // len(spec.seeds), "setting")
-    print(f"sweep: {counted(len(runs), 'run')} ({settings} x {counted(len(spec.seeds), 'seed')}) {where} "
-          f"-> {out_dir}", file=sys.stderr)
     start, results = time.perf_counter(), {}
 
     def report(run: SweepRun, result: RunResult) -> None:
         results[run.run_dir] = result
         if result.error:
             outcome = f"FAILED: {result.error}"
+        elif result.stopped:
+            outcome = STOPPED_TEXT[result.stopped].format(step=result.steps)
         else:
             returns = ("no evaluation yet" if result.final_eval_return is None else
                        f"final {result.final_eval_return:.1f}, best {result.best_eval_return:.1f}")
             speed = "" if result.steps_per_s is None else f", {result.steps_per_s:,.0f} steps/s"
             outcome = f"{result.action}, {returns}{speed}"
-        if not quiet or result.error:
+        if not quiet or result.error or result.stopped:
             print(f"[{len(results)}/{len(runs)} {_clock(time.perf_counter() - start)}] "
                   f"{run.run_dir.relative_to(out_dir)}: {outcome}", file=sys.stderr)
 
-    try:
-        if ray_address:
-            run_ray(runs, threads, report)
-        else:
-            run_local(runs, workers, threads, report)
-    except KeyboardInterrupt:
-        finished = sum(1 for r in results.values() if not r.error)
-        print(f"sweep interrupted: {finished} of {len(runs)} runs finished; run the same command again to resume "
-              f"(finished runs are skipped, the others continue from their checkpoints)", file=sys.stderr)
-        raise
+    stop = SweepStop(multiprocessing.get_context("spawn"))
+    with nullcontext() if ray_address else stop.signals_held():  # from the start line on, a stop is counted
+        print(f"sweep: {counted(len(runs), 'run')} ({settings} x {counted(len(spec.seeds), 'seed')}) {where} "
+              f"-> {out_dir}", file=sys.stderr)
+        try:
+            if ray_address:
+                run_ray(runs, threads, report)
+            else:
+                run_local(runs, workers, threads, report, stop)
+        except KeyboardInterrupt:  # on Ray
+            finished = sum(1 for r in results.values() if not r.error)
+            print(f"sweep interrupted: {finished} of {len(runs)} runs finished; run the same command again to "
+                  f"resume (finished runs are skipped, the others continue from their checkpoints)", file=sys.stderr)
+            raise
+    if stop.signal is not None:
+        raise TrainingInterrupted(stopped_text(stop.signal, list(results.values()), len(runs), out_dir, again),
+                                  stop.signal)
     ordered = [results[run.run_dir] for run in runs]
     settings = write_summary(out_dir, [r for r in ordered if not r.error], last_k)
     if settings:
@@ -404,6 +492,23 @@ def run_sweep(spec: SweepSpec, out_dir: Path, workers: int | None = None, ray_ad
         raise SweepFailed(f"{len(failed)} of {len(runs)} runs failed ({names}; why is shown above); fix the cause and "
                           f"run the same command again: finished runs are skipped, the others resume or start over")
     return ordered
+
+
+STOPPED_TEXT = {"episode end": "stopped at step {step:,}, saved at an episode end",
+                "mid-episode": "stopped at step {step:,}, saved mid-episode (its resume starts that episode over)",
+                "not started": "not started"}
+
+
+def stopped_text(signal_number: int, results: list[RunResult], total: int, out_dir: Path, again: str | None) -> str:
+    """What a stop signal left: how many runs finished, saved, did not start or failed, and how to continue."""
+    finished = sum(1 for r in results if not (r.error or r.stopped))
+    counts = [(sum(1 for r in results if r.stopped == how), text) for how, text in (
+        ("episode end", "saved at an episode end"), ("mid-episode", "saved mid-episode"),
+        ("not started", "not started"))] + [(sum(1 for r in results if r.error), "failed (why is shown above)")]
+    parts = "".join(f", {n} {text}" for n, text in counts if n)
+    how = f"the same command: {again}" if again else f"the same call: run_sweep(spec, {str(out_dir)!r})"
+    return (f"sweep stopped by {signal.Signals(signal_number).name}: {finished} of {total} runs finished{parts}; "
+            f"continue it with {how}")
 
 
 def write_summary(out_dir: Path, results: list[RunResult], last_k: int) -> list[dict[str, object]]:

@@ -54,7 +54,7 @@ from .envs import EVAL_STREAM, TRAIN_STREAM, env_spec, episode_seed, make_env
 from .folder import CONFIG_FILE, RunFolderLock, run_folder_problem
 from .memory import OutOfMemory, available_bytes, check_fits, estimate, size_text
 from .progress import Progress, counted
-from .runlog import LOG_FILE, RunLog
+from .runlog import LOG_FILE, RunLog, read_log
 from .tensorboard import TensorBoardLog
 from .threads import blas_threads, choose_threads
 from .value_estimate import EvaluationEpisodes
@@ -63,11 +63,12 @@ PLOT_FILE = "curve.png"
 
 
 class TrainingInterrupted(TinyDDPGError):
-    """Training stopped by a signal after saving; `signal_number` tells which."""
+    """Training stopped by a signal after saving; `signal_number` tells which, `step` where, `mid_episode` whether
+    the second signal cut an episode."""
 
-    def __init__(self, message: str, signal_number: int):
-        super().__init__(message, signal_number)  # both in args, so it pickles across worker processes
-        self.signal_number = signal_number
+    def __init__(self, message: str, signal_number: int, step: int = 0, mid_episode: bool = False):
+        super().__init__(message, signal_number, step, mid_episode)  # all in args: it pickles across processes
+        self.signal_number, self.step, self.mid_episode = signal_number, step, mid_episode
 
     def __str__(self) -> str:
         return self.args[0]
@@ -312,7 +313,7 @@ class Run:
     def show_progress(self, force: bool = False) -> None:
         self.progress.show(self.counters.step, self.counters.episode, self.last_return, self.last_eval, force=force)
 
-    def finish(self, stop: _StopFlag) -> None:
+    def finish(self, stop: StopFlag) -> None:
         """Save the final state (unless just saved), show the last progress line, report a stop by signal."""
         if self.saved_step != self.counters.step:
             self.save()
@@ -323,7 +324,7 @@ class Run:
             raise TrainingInterrupted(
                 f"stopped by {signal.Signals(stop.signal).name} at step {self.counters.step}; checkpoint and log "
                 f"saved in {self.out_dir}. Continue with: {resume_text(self.out_dir)}{mid_episode}",
-                stop.signal)
+                stop.signal, self.counters.step, self.obs is not None)
 
     def next_step(self) -> str:
         """What to do after a failure, depending on whether a checkpoint was saved."""
@@ -397,7 +398,9 @@ class RateMeter:
         return round(rate, 1)
 
 
-class _StopFlag:
+class StopFlag:
+    """The stop signals received so far."""
+
     signal: int | None = None  # the first stop signal received
     count: int = 0
 
@@ -412,11 +415,18 @@ class _StopFlag:
         return self.count >= 2
 
 
+STOP_FROM_PARENT: StopFlag | None = None  # a sweep worker's: the sweep process counts the signals (sweep.py)
+
+
 @contextmanager
 def stop_signals():
     """While inside, SIGINT and SIGTERM set a flag instead of killing the process: the first lets the loop
-    finish the episode, save and stop; the second stops it after the current step."""
-    flag = _StopFlag()
+    finish the episode, save and stop; the second stops it after the current step. In a sweep worker, which
+    ignores signals, the flag is the one its sweep process sets (STOP_FROM_PARENT)."""
+    if STOP_FROM_PARENT is not None:
+        yield STOP_FROM_PARENT
+        return
+    flag = StopFlag()
     handled = (signal.SIGINT, signal.SIGTERM)
 
     def handler(signal_number, frame):
@@ -446,25 +456,58 @@ def train(config: TrainConfig, out_dir: Path, resume: bool = False, show_progres
     run's own count, else one per free core) and, with announce, says on stderr what it trains, where, and with
     which backend, thread count and memory estimate (the command line's start line; backend_note says why that
     backend, in brackets after it)."""
+    check_arguments(config, out_dir)
     run = Run(config, out_dir)  # settings, environment, backend and memory checked; nothing written yet
-    if resume:
-        check_resumable(config, Path(out_dir))
+    done = check_resumable(config, Path(out_dir)) if resume else 0
     count, why = choose_threads(threads, Path(out_dir), resume)
     threads_text = f"{limit_blas_threads(count)} ({why})"
     with run.folder_lock():  # refuses a second process before anything is printed or written
         if announce:
             notes = "; ".join(note for note in ("auto" if config.backend == "auto" else "", backend_note) if note)
             backend = run.agent.backend.name + (f" ({notes})" if notes else "")
-            print(f"training {config.env_id} for {counted(config.steps, 'step')} (seed {config.seed}, backend {backend}, "
-                  f"{threads_text}, memory about {size_text(run.memory.total)}) -> {out_dir}", file=sys.stderr)
+            what = (f"continuing {config.env_id} from step {done:,} to {config.steps:,} "
+                    f"({counted(config.steps - done, 'step')} to go; " if resume else
+                    f"training {config.env_id} for {counted(config.steps, 'step')} (")
+            print(f"{what}seed {config.seed}, backend {backend}, {threads_text}, memory about "
+                  f"{size_text(run.memory.total)}) -> {out_dir}", file=sys.stderr)
+            for note in short_run_notes(config):
+                print(f"NOTE: {note}", file=sys.stderr)
         counters = run.train(resume=resume, show_progress=show_progress)
     run.write_curve()
     return counters
 
 
-def check_resumable(config: TrainConfig, out_dir: Path) -> None:
-    """ConfigError, before anything is written, when a resume of the run in out_dir would not continue it: fewer
-    steps than it has done, or its log gone (a new one would silently lack the steps done)."""
+def short_run_notes(config: TrainConfig) -> list[str]:
+    """What a run too short for its preset's defaults will not do (a few-thousand-step run of a preset made for
+    30,000): never let the policy act, never update, never evaluate; each with the setting that fixes it."""
+    steps, shorter = config.steps, max(1, config.steps // 3)
+    notes = []
+    if steps <= config.random_steps:
+        notes.append(f"steps {steps:,} <= random_steps {config.random_steps:,}: the policy never acts (every action is "
+                     f"random); give {setting_text('random_steps', shorter)} or more {setting_text('steps')}")
+    if steps < config.update_after:
+        notes.append(f"steps {steps:,} < update_after {config.update_after:,}: the networks are never updated; give "
+                     f"{setting_text('update_after', shorter)} or more {setting_text('steps')}")
+    if steps < config.eval_every:
+        notes.append(f"steps {steps:,} < eval_every {config.eval_every:,}: no evaluation runs, so {PLOT_FILE} shows the "
+                     f"training returns (with exploration noise); give {setting_text('eval_every', shorter)} or more "
+                     f"{setting_text('steps')}")
+    return notes
+
+
+def check_arguments(config: TrainConfig, out_dir: Path) -> None:
+    """ConfigError naming the argument when config is no TrainConfig or out_dir no path."""
+    if not isinstance(config, TrainConfig):
+        example = f"with_overrides(preset('pendulum'), {config!r})" if isinstance(config, dict) else "preset('pendulum')"
+        raise ConfigError(f"config={config!r:.80} is not allowed: must be a TrainConfig, e.g. {example}")
+    if not isinstance(out_dir, (str, os.PathLike)):
+        raise ConfigError(f"out_dir={out_dir!r:.80} is not allowed: must be a folder path (a str or pathlib.Path), "
+                          f"e.g. 'runs/p1'")
+
+
+def check_resumable(config: TrainConfig, out_dir: Path) -> int:
+    """The steps the run in out_dir has done; ConfigError, before anything is written, when a resume would not
+    continue it: fewer steps than it has done, or its log gone (a new one would silently lack the steps done)."""
     done = ckpt.read_checkpoint_meta(out_dir / ckpt.CHECKPOINT_FILE)["counters"]["step"]
     if config.steps < done:
         raise ConfigError(f"steps={config.steps:,} is fewer than the {done:,} steps the run in {out_dir} has done "
@@ -475,6 +518,7 @@ def check_resumable(config: TrainConfig, out_dir: Path) -> None:
         raise ConfigError(f"{log} is missing, so the resumed run's log would lack its first {done:,} steps; put it "
                           f"back, or continue with a log that starts at step {done:,}: {start_empty} "
                           f"{resume_text(out_dir, config.steps)}")
+    return done
 
 
 def check_new_run_folder(out_dir: Path) -> None:
@@ -498,10 +542,28 @@ def saved_config(out_dir: Path) -> tuple[TrainConfig, bool]:
     if not config_path.is_file():
         raise ConfigError(problem)
     try:
-        return TrainConfig.from_json(config_path.read_text()), False
+        config = TrainConfig.from_json(config_path.read_text())
     except (ValueError, KeyError, TypeError) as error:
         raise ConfigError(f"{config_path} is not a readable tinyddpg config ({type(error).__name__}: {error}); "
                           f"{out_dir} has no checkpoint, so nothing saved is lost: train in another folder") from None
+    check_checkpoint_not_lost(config, out_dir)
+    return config, False
+
+
+def check_checkpoint_not_lost(config: TrainConfig, out_dir: Path) -> None:
+    """CheckpointError when the run in out_dir has no checkpoint but its log shows an episode end at or past the
+    first scheduled checkpoint (one was saved there, so it was deleted or moved, not set aside as damaged): not
+    "stopped before its first checkpoint", and not silently started over."""
+    log = out_dir / LOG_FILE
+    ends = [int(row["step"]) for row in read_log(log) if row.get("episode_return")] if log.is_file() else []
+    path = out_dir / ckpt.CHECKPOINT_FILE
+    if ends and max(ends) >= config.checkpoint_every and not ckpt.set_aside(path).exists():  # not set aside as told
+        start_over = (f"mv {shlex.quote(str(log))} {shlex.quote(str(log) + '.old')} &&" if on_command_line() else
+                      f"rename {str(log)!r} (e.g. to {log.name + '.old'!r}), then")
+        raise CheckpointError(f"{path} is missing, but the log shows the run got to step {max(ends):,} (it saves a "
+                              f"checkpoint every {config.checkpoint_every:,} steps): the checkpoint was deleted or "
+                              f"moved. Put it back to continue the run, or start the run over in its folder: "
+                              f"{start_over} {resume_text(out_dir)}")
 
 
 def load_run_config(out_dir: Path) -> TrainConfig:
