@@ -165,6 +165,15 @@ def command_assignment(args) -> int:
     return 0
 
 
+def command_gradescope(args) -> int:
+    from ..coursework.gradescope import write_autograder
+
+    write_autograder(Path(args.dir), Path(args.zip))
+    print(f"Gradescope autograder for {args.dir} written to {args.zip} (tinyddpg {__version__}); upload it as the "
+          f"assignment's autograder, or try it here: docs/coursework.md section 3")
+    return 0
+
+
 def command_grade(args) -> int:
     from ..coursework.grade import grade_command
 
@@ -358,7 +367,8 @@ def build_parser() -> argparse.ArgumentParser:
 def add_coursework_commands(commands) -> None:
     """`assignment new` and `grade` (tinyddpg/coursework/, docs/coursework.md)."""
     assignment = commands.add_parser("assignment", help="hand out DDPG as coursework: a student copy of the engine")
-    new = assignment.add_subparsers(dest="action", metavar="new", required=True).add_parser(
+    actions = assignment.add_subparsers(dest="action", metavar="{new,gradescope}", required=True)
+    new = actions.add_parser(
         "new", help="write a student copy of the engine with parts to write",
         description="Copy the engine into DIR/my_ddpg/ (a package of its own) with the chosen parts' bodies replaced "
                     "by a stub raising NotImplementedError; DIR/README.md states each task. See docs/coursework.md.")
@@ -367,6 +377,15 @@ def add_coursework_commands(commands) -> None:
     new.add_argument("--td3", action="store_true", help="add TD3's three fixes as parts (the second assignment)")
     new.add_argument("--solution", action="store_true", help="leave the engine's code in: the teacher's solution")
     new.set_defaults(handler=command_assignment)
+    gradescope = actions.add_parser(
+        "gradescope", help="write the Gradescope autograder zip for an assignment folder",
+        description="Write ZIP with setup.sh (a virtual environment, pip installed where the image lacks it, pinned "
+                    "dependencies, this tinyddpg version checked), run_autograder (the student's upload laid over "
+                    "the handed-out folder, found flat, in my_ddpg/ or one folder deeper; graded into "
+                    "results.json), this tinyddpg's source and the folder DIR. See docs/coursework.md section 3.")
+    gradescope.add_argument("dir", metavar="DIR", help="the assignment folder `assignment new` made (with its stubs)")
+    gradescope.add_argument("zip", metavar="ZIP", help="the zip to write, e.g. autograder.zip")
+    gradescope.set_defaults(handler=command_gradescope)
     grade = commands.add_parser("grade", help="grade an assignment folder, part by part",
                                 description="Check each part with the engine standing in for every other part, then "
                                             "train with all of them. Exit status 0 full marks, 1 points lost, 2 "
