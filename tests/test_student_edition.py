@@ -5,13 +5,20 @@ commands that work on the student's own copy."""
 from __future__ import annotations
 
 import ast
+import json
+import os
 import re
 import shutil
+import subprocess
+import sys
+import zipfile
 from pathlib import Path
 
 import pytest
 from helpers import run_tinyddpg
 
+import tinyddpg
+from tinyddpg.coursework import gradescope
 from tinyddpg.coursework.assignment import ENGINE, GUIDE, PACKAGE, choose_parts, new_assignment
 from tinyddpg.coursework.checks import CHECKS
 from tinyddpg.coursework.parts import PARTS, PARTS_BY_NAME
@@ -132,3 +139,55 @@ def test_the_sample_written_question_checks_the_students_copy_not_the_installed_
     sample = text[text.index("## 5. A sample assignment text"):text.index("## 6.")]
     commands = re.findall(r"`(tinyddpg gradcheck[^`]*)`", sample)
     assert commands and all(f"{PACKAGE}/" in command for command in commands), commands
+
+
+def autograder(tmp_path, parts):
+    """The zip of a fresh assignment, unpacked into tmp/autograder/source, with a venv python that grades without
+    the training runs (the recipe's own logic is under test, not the training parts)."""
+    folder, key = tmp_path / "hw1", tmp_path / "key"
+    new_assignment(folder, parts)
+    new_assignment(key, parts, solution=True)
+    done = run_tinyddpg("assignment", "gradescope", str(folder), str(tmp_path / "autograder.zip"))
+    assert done.returncode == 0, done.stderr
+    root = tmp_path / "autograder"
+    with zipfile.ZipFile(tmp_path / "autograder.zip") as archive:
+        archive.extractall(root / "source")
+        modes = {info.filename: info.external_attr >> 16 for info in archive.infolist()}
+    (root / "venv" / "bin").mkdir(parents=True)
+    python = root / "venv" / "bin" / "python"
+    python.write_text(f'#!/usr/bin/env bash\nexec {sys.executable} "$@" --no-training\n')
+    python.chmod(0o755)
+    return root, key / PACKAGE, modes
+
+
+@pytest.mark.parametrize("where", ["", "my_ddpg/", "hw1/my_ddpg/", "hw1/"], ids=["flat", "in my_ddpg", "nested",
+                                                                                  "nested flat"])
+def test_the_gradescope_recipe_finds_the_upload_and_grades_it(where, tmp_path):
+    root, key, modes = autograder(tmp_path, ["relu_backward", "polyak"])
+    upload = root / "submission" / where
+    upload.mkdir(parents=True)
+    shutil.copy(key / "nn.py", upload / "nn.py")  # relu_backward solved; agent.py (polyak) not uploaded
+    (root / "submission" / "__MACOSX" / "hw1").mkdir(parents=True)
+    (root / "submission" / "__MACOSX" / "nn.py").write_text("garbage a zip tool leaves")
+    done = subprocess.run(["bash", str(root / "source" / "run_autograder")], env={**os.environ, "AUTOGRADER": str(root)},
+                          capture_output=True, text=True, timeout=300)
+    results = json.loads((root / "results" / "results.json").read_text())
+    assert {t["name"]: t["score"] for t in results["tests"]} == {"1. relu_backward": 5, "2. polyak": 0}, done.stdout
+    assert modes["setup.sh"] == modes["run_autograder"] == 0o755
+
+
+def test_the_gradescope_recipe_pins_its_version_and_dependencies_and_refuses_an_old_python(tmp_path):
+    root, _, _ = autograder(tmp_path, ["relu_backward"])
+    source = root / "source"
+    assert (source / "requirements.txt").read_text() == "".join(f"{k}=={v}\n" for k, v in gradescope.PINS.items())
+    assert f'__version__ = "{tinyddpg.__version__}"' in (source / "engine" / "tinyddpg" / "__init__.py").read_text()
+    setup = (source / "setup.sh").read_text()
+    assert f'= "tinyddpg {tinyddpg.__version__}" ]' in setup and "apt-get install -y -qq python3-venv python3-pip" in setup
+    old = tmp_path / "old-python"
+    old.mkdir()
+    (old / "python3").write_text("#!/usr/bin/env bash\nexec python3.9 \"$@\"\n" if shutil.which("python3.9") else
+                                 "#!/usr/bin/env bash\nif [ \"$1\" = -c ]; then exit 1; fi\necho 'Python 3.9.18'\n")
+    (old / "python3").chmod(0o755)
+    done = subprocess.run(["bash", str(source / "setup.sh")], capture_output=True, text=True, timeout=60,
+                          env={**os.environ, "AUTOGRADER": str(root), "PATH": f"{old}:{os.environ['PATH']}"})
+    assert done.returncode == 1 and "tinyddpg needs Python 3.10 or newer" in done.stdout, done.stdout + done.stderr
