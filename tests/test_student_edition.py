@@ -191,3 +191,10 @@ def test_the_gradescope_recipe_pins_its_version_and_dependencies_and_refuses_an_
     done = subprocess.run(["bash", str(source / "setup.sh")], capture_output=True, text=True, timeout=60,
                           env={**os.environ, "AUTOGRADER": str(root), "PATH": f"{old}:{os.environ['PATH']}"})
     assert done.returncode == 1 and "tinyddpg needs Python 3.10 or newer" in done.stdout, done.stdout + done.stderr
+
+
+def test_the_teachers_page_states_the_training_parts_numbers_the_grader_uses():
+    text = (DOCS / "coursework.md").read_text()
+    for name, (_, settings, passing, _) in TRAINING_RUNS.items():
+        row = next(line for line in text.splitlines() if line.startswith(f"| `{name}` |"))
+        assert f"{settings['steps']:,} steps" in row and f"above {passing:g}" in row, row

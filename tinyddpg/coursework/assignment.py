@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import ast
 import json
+import sys
 import tempfile
 from pathlib import Path
 
@@ -30,7 +31,9 @@ ENGINE_MODULES = ("backend", "errors", "nn", "losses", "optim", "networks", "buf
                   "hyperparameters", "agent")
 PACKAGE = "my_ddpg"
 MANIFEST = "assignment.json"
-GUIDE = ENGINE.parent / "docs" / "guide.md"
+# The guide: in a clone beside the package; in an installed tinyddpg where setup.py's data_files put it.
+GUIDE = next((path for path in (ENGINE.parent / "docs" / "guide.md", Path(sys.prefix) / "share" / "tinyddpg" / "guide.md")
+              if path.is_file()), ENGINE.parent / "docs" / "guide.md")
 
 
 def choose_parts(text: str | None, td3: bool) -> list[str]:
