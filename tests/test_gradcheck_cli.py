@@ -531,6 +531,25 @@ class TwoLayers:
         return self.first.backward(self.second.backward(dout) * (1.0 - h * h))
 
 
+class FlatAffine:
+    """W and b are views of one flat array, as tinyddpg's networks keep them."""
+
+    def __init__(self, n_in, n_out, rng):
+        self.flat = rng.normal(size=n_in * n_out + n_out)
+        self.grad = np.zeros_like(self.flat)
+        self.W, self.b = self.flat[:n_in * n_out].reshape(n_in, n_out), self.flat[n_in * n_out:]
+        self.dW, self.db = self.grad[:n_in * n_out].reshape(n_in, n_out), self.grad[n_in * n_out:]
+
+    def forward(self, x):
+        self.x = x
+        return x @ self.W + self.b
+
+    def backward(self, dout):
+        self.dW += self.x.T @ dout
+        self.db += dout.sum(axis=0)
+        return dout @ self.W.T
+
+
 class MaskedReLU:
     """No parameters, but arrays: the mask it caches (which never changes the output of the next forward)."""
 
@@ -639,11 +658,12 @@ def table_rows(out):
     ("styles.py:TorchLikeLinear", ["input", "weight", "bias"]),
     ("styles.py:ParameterObjects", ["input", "weight.data", "bias.data"]),
     ("styles.py:TwoLayers", ["input", "first.params['W']", "first.params['b']", "second.params[0]", "second.params[1]"]),
+    ("styles.py:FlatAffine", ["input", "W", "b"]),
     ("styles.py:MaskedReLU", ["input"]),
     ("styles.py:OddNames --param theta['W']=g['W'] --param theta.b=g.b", ["input", "theta['W']", "theta['b']"]),
     ("styles.py:ScaleWithConstant", ["input", "g"]),
 ], ids=["dict", "dict accumulating dW", "list", "torch-like names", "parameter objects", "sublayers",
-        "no parameters", "named with --param", "param_names and a constant"])
+        "views of one flat array", "no parameters", "named with --param", "param_names and a constant"])
 def test_every_parameter_is_found_and_checked_in_every_style(styles, capsys, target, rows):
     status, out, _ = gradcheck(capsys, *target.split())
     assert status == 0 and list(table_rows(out)) == rows, out

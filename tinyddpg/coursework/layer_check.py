@@ -391,6 +391,8 @@ class ClassLayer:
             else:
                 found[path] = gradient
         self.layer.forward(self.x)
+        checked = [arrays[path] for path in found]  # a flat array holding the found ones as views is not another
+        unnamed = [path for path in unnamed if not any(np.shares_memory(arrays[path], a) for a in checked)]
         if unnamed and not self.constants_allowed:
             names = ", ".join(path_text(p) for p in unnamed)
             looked = ", ".join(path_text(q) for q in gradient_candidates(unnamed[0])[:5])
