@@ -10,6 +10,7 @@ setup(
     long_description_content_type="text/markdown",
     python_requires=">=3.10",
     packages=find_packages(include=["tinyddpg", "tinyddpg.*"]),
+    data_files=[("share/tinyddpg", ["docs/guide.md"])],  # `assignment new` copies it (without the answers)
     install_requires=[
         "numpy>=2.0",
         "gymnasium[classic-control]>=1.0",

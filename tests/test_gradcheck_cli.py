@@ -2,8 +2,11 @@
 fail, 2 on unusable input with one line and no traceback, and --json (fit for an autograder)."""
 
 import json
+import os
+import subprocess
 import sys
 import textwrap
+from pathlib import Path
 
 import pytest
 from helpers import run_tinyddpg
@@ -390,3 +393,339 @@ def test_the_help_documents_every_json_field(layers):
 def test_version():
     result = run_tinyddpg("--version")
     assert result.returncode == 0 and result.stdout == f"tinyddpg {tinyddpg.__version__}\n"
+
+
+# Where course templates keep a layer's parameters: attributes, dicts (CS231n's params/grads), lists, torch-like
+# names, small parameter objects, sublayers. Every correct one must be checked on every parameter and pass; every
+# wrong one must fail on its own row.
+PARAMETER_STYLES = '''
+import numpy as np
+
+
+class DictAffine:
+    """params/grads dicts, the gradients assigned in backward (the grads dict starts empty)."""
+
+    def __init__(self, n_in, n_out, rng):
+        self.params = {"W": rng.normal(size=(n_in, n_out)), "b": rng.normal(size=n_out)}
+        self.grads = {}
+
+    def forward(self, x):
+        self.x = x
+        return x @ self.params["W"] + self.params["b"]
+
+    def backward(self, dout):
+        self.grads["W"] = self.x.T @ dout
+        self.grads["b"] = dout.sum(axis=0)
+        return dout @ self.params["W"].T
+
+
+class DictAffineWrong(DictAffine):
+    def backward(self, dout):
+        self.grads["W"] = 123.0 * self.x.T @ dout
+        self.grads["b"] = -dout.sum(axis=0)
+        return dout @ self.params["W"].T
+
+
+class DictAffineAccumulating:
+    """Both dicts filled by the constructor, gradients keyed dW, db, added into."""
+
+    def __init__(self, n_in, n_out, rng):
+        self.params = {"W": rng.normal(size=(n_in, n_out)), "b": rng.normal(size=n_out)}
+        self.grads = {"dW": np.zeros((n_in, n_out)), "db": np.zeros(n_out)}
+
+    def forward(self, x):
+        self.x = x
+        return x @ self.params["W"] + self.params["b"]
+
+    def backward(self, dout):
+        self.grads["dW"] += self.x.T @ dout
+        self.grads["db"] += dout.sum(axis=0)
+        return dout @ self.params["W"].T
+
+
+class ListAffine:
+    def __init__(self, n_in, n_out, rng):
+        self.params = [rng.normal(size=(n_in, n_out)), rng.normal(size=n_out)]
+        self.grads = [np.zeros((n_in, n_out)), np.zeros(n_out)]
+
+    def forward(self, x):
+        self.x = x
+        return x @ self.params[0] + self.params[1]
+
+    def backward(self, dout):
+        self.grads[0] += self.x.T @ dout
+        self.grads[1] += dout.sum(axis=0)
+        return dout @ self.params[0].T
+
+
+class ListAffineBiasSign(ListAffine):
+    def backward(self, dout):
+        self.grads[0] += self.x.T @ dout
+        self.grads[1] -= dout.sum(axis=0)
+        return dout @ self.params[0].T
+
+
+class TorchLikeLinear:
+    """weight (out, in) and bias, their gradients in weight_grad and bias_grad."""
+
+    def __init__(self, in_features, out_features, rng):
+        self.weight = rng.normal(size=(out_features, in_features))
+        self.bias = rng.normal(size=out_features)
+
+    def forward(self, x):
+        self.x = x
+        return x @ self.weight.T + self.bias
+
+    def backward(self, dout):
+        self.weight_grad = dout.T @ self.x
+        self.bias_grad = dout.sum(axis=0)
+        return dout @ self.weight
+
+
+class Parameter:
+    def __init__(self, data):
+        self.data, self.grad = data, np.zeros_like(data)
+
+
+class ParameterObjects:
+    """weight.data / weight.grad, as torch's tensors hold them."""
+
+    def __init__(self, n_in, n_out, rng):
+        self.weight, self.bias = Parameter(rng.normal(size=(n_in, n_out))), Parameter(rng.normal(size=n_out))
+
+    def forward(self, x):
+        self.x = x
+        return x @ self.weight.data + self.bias.data
+
+    def backward(self, dout):
+        self.weight.grad += self.x.T @ dout
+        self.bias.grad += dout.sum(axis=0)
+        return dout @ self.weight.data.T
+
+
+class AttributeAffineScaled:
+    def __init__(self, n_in, n_out, rng):
+        self.W, self.b = rng.normal(size=(n_in, n_out)), rng.normal(size=n_out)
+
+    def forward(self, x):
+        self.x = x
+        return x @ self.W + self.b
+
+    def backward(self, dout):
+        self.dW = 123.0 * self.x.T @ dout
+        self.db = dout.sum(axis=0)
+        return dout @ self.W.T
+
+
+class TwoLayers:
+    """A layer made of sublayers: their parameters are found through them."""
+
+    def __init__(self, rng):
+        self.first, self.second = DictAffine(4, 3, rng), ListAffine(3, 2, rng)
+
+    def forward(self, x):
+        return self.second.forward(np.tanh(self.first.forward(x)))
+
+    def backward(self, dout):
+        h = np.tanh(self.first.x @ self.first.params["W"] + self.first.params["b"])
+        return self.first.backward(self.second.backward(dout) * (1.0 - h * h))
+
+
+class FlatAffine:
+    """W and b are views of one flat array, as tinyddpg's networks keep them."""
+
+    def __init__(self, n_in, n_out, rng):
+        self.flat = rng.normal(size=n_in * n_out + n_out)
+        self.grad = np.zeros_like(self.flat)
+        self.W, self.b = self.flat[:n_in * n_out].reshape(n_in, n_out), self.flat[n_in * n_out:]
+        self.dW, self.db = self.grad[:n_in * n_out].reshape(n_in, n_out), self.grad[n_in * n_out:]
+
+    def forward(self, x):
+        self.x = x
+        return x @ self.W + self.b
+
+    def backward(self, dout):
+        self.dW += self.x.T @ dout
+        self.db += dout.sum(axis=0)
+        return dout @ self.W.T
+
+
+class MaskedReLU:
+    """No parameters, but arrays: the mask it caches (which never changes the output of the next forward)."""
+
+    def __init__(self):
+        self.mask = np.zeros(0)
+
+    def forward(self, x):
+        self.mask = (x > 0).astype(float)
+        return x * self.mask
+
+    def backward(self, dout):
+        return dout * self.mask
+
+
+class OddNames:
+    """Parameters under names no convention knows: found to change the output, refused until named."""
+
+    def __init__(self, n_in, n_out, rng):
+        self.theta = {"W": rng.normal(size=(n_in, n_out)), "b": rng.normal(size=n_out)}
+        self.g = {}
+
+    def forward(self, x):
+        self.x = x
+        return x @ self.theta["W"] + self.theta["b"]
+
+    def backward(self, dout):
+        self.g["W"], self.g["b"] = self.x.T @ dout, dout.sum(axis=0)
+        return dout @ self.theta["W"].T
+
+
+class ForgotTheBiasInADict(DictAffine):
+    def backward(self, dout):
+        self.grads["W"] = self.x.T @ dout
+        return dout @ self.params["W"].T
+
+
+class ScaleWithConstant:
+    """param_names names the one parameter; offset is a constant: reported unchecked, not refused."""
+
+    param_names = ("g",)
+
+    def __init__(self, rng):
+        self.g, self.offset = rng.normal(size=4), np.full(4, 0.5)
+        self.dg = np.zeros(4)
+
+    def forward(self, x):
+        self.x = x
+        return x * self.g + self.offset
+
+    def backward(self, dout):
+        self.dg += (dout * self.x).sum(axis=0)
+        return dout * self.g
+
+
+class Noisy:
+    def __init__(self, rng):
+        self.rng = rng
+
+    def forward(self, x):
+        return x + self.rng.normal(size=x.shape)
+
+    def backward(self, dout):
+        return dout
+
+
+class Endless:
+    def forward(self, x):
+        while True:
+            pass
+
+    def backward(self, dout):
+        return dout
+
+
+class EndlessSwallowingTheAlarm:
+    def forward(self, x):
+        while True:
+            try:
+                sum(range(10**5))
+            except BaseException:
+                pass
+
+    def backward(self, dout):
+        return dout
+'''
+
+
+@pytest.fixture
+def styles(tmp_path, monkeypatch):
+    (tmp_path / "styles.py").write_text(textwrap.dedent(PARAMETER_STYLES))
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(sys, "path", list(sys.path))
+    return tmp_path
+
+
+def table_rows(out):
+    lines = out.splitlines()
+    start = next(i for i, line in enumerate(lines) if set(line) == {"-"}) + 1
+    return {line.split()[0]: float(line.split()[-1]) for line in lines[start:lines.index("", start)]}
+
+
+@pytest.mark.parametrize("target, rows", [
+    ("styles.py:DictAffine", ["input", "params['W']", "params['b']"]),
+    ("styles.py:DictAffineAccumulating", ["input", "params['W']", "params['b']"]),
+    ("styles.py:ListAffine", ["input", "params[0]", "params[1]"]),
+    ("styles.py:TorchLikeLinear", ["input", "weight", "bias"]),
+    ("styles.py:ParameterObjects", ["input", "weight.data", "bias.data"]),
+    ("styles.py:TwoLayers", ["input", "first.params['W']", "first.params['b']", "second.params[0]", "second.params[1]"]),
+    ("styles.py:FlatAffine", ["input", "W", "b"]),
+    ("styles.py:MaskedReLU", ["input"]),
+    ("styles.py:OddNames --param theta['W']=g['W'] --param theta.b=g.b", ["input", "theta['W']", "theta['b']"]),
+    ("styles.py:ScaleWithConstant", ["input", "g"]),
+], ids=["dict", "dict accumulating dW", "list", "torch-like names", "parameter objects", "sublayers",
+        "views of one flat array", "no parameters", "named with --param", "param_names and a constant"])
+def test_every_parameter_is_found_and_checked_in_every_style(styles, capsys, target, rows):
+    status, out, _ = gradcheck(capsys, *target.split())
+    assert status == 0 and list(table_rows(out)) == rows, out
+    first_line = out.splitlines()[0]
+    assert ("no parameters" in first_line) == (rows == ["input"]), first_line  # said, never silent
+    assert ("not checked: offset" in first_line) == ("ScaleWithConstant" in target), first_line
+
+
+@pytest.mark.parametrize("target, wrong_rows", [
+    ("styles.py:DictAffineWrong", {"params['W']", "params['b']"}),
+    ("styles.py:ListAffineBiasSign", {"params[1]"}),
+    ("styles.py:AttributeAffineScaled", {"W"}),
+], ids=["dict: dW 123x, db sign", "list: db sign", "attributes: dW 123x"])
+def test_a_wrong_parameter_gradient_fails_on_its_own_row_whatever_holds_it(styles, capsys, target, wrong_rows):
+    status, out, _ = gradcheck(capsys, target)
+    assert status == 1 and "FAIL: worst relative error" in out, out
+    rows = table_rows(out)
+    assert {name for name, error in rows.items() if not error < 0.1} == wrong_rows, out
+
+
+@pytest.mark.parametrize("args, message", [
+    (["styles.py:OddNames"], "no parameters found: theta['W'], theta['b'] change OddNames's output, but after "
+                             "backward() no gradient of them was found"),
+    (["styles.py:OddNames"], "name each parameter and its gradient with --param PARAM=GRAD"),
+    (["styles.py:ForgotTheBiasInADict"], "after backward(), ForgotTheBiasInADict has no params['db']: params['b'] "
+                                         "changes the output"),
+    (["styles.py:OddNames", "--param", "theta['W']"], "--param \"theta['W']\" is not PARAM=GRAD"),
+    (["styles.py:OddNames", "--param", "theta['Q']=g['Q']"], "OddNames has no theta['Q']"),
+    (["styles.py:OddNames", "--param", "theta['W']=g['W']"], "not checked: theta['b']"),
+    (["styles.py:Noisy"], "Noisy.forward gives different outputs for the same input"),
+    (["--param", "W=dW"], "--param applies to a TARGET"),
+])
+def test_parameters_that_cannot_be_found_are_refused_with_the_way_to_name_them(styles, capsys, args, message):
+    status, out, err = gradcheck(capsys, *args)
+    if "not checked" in message:  # naming one parameter of two is the user's choice: said in the title, not refused
+        assert status == 0 and message in out.splitlines()[0], out
+    else:
+        assert status == 2 and message in err and err.count("\n") == 1, err
+
+
+def test_an_endless_loop_is_stopped_with_one_line_naming_it(styles):
+    result = run_tinyddpg("gradcheck", "styles.py:Endless", "--timeout", "1", cwd=styles)
+    assert result.returncode == 2 and "Traceback" not in result.stderr, result.stderr
+    assert result.stderr.count("\n") == 1 and "stopped after 1 s: Endless.forward" in result.stderr, result.stderr
+    assert "--timeout 4" in result.stderr  # the next step, and it works
+
+
+def test_an_endless_loop_that_swallows_the_alarm_is_ended_by_the_watchdog(styles):
+    program = ("import sys; import tinyddpg.coursework.layer_check as check; check.WATCHDOG_GRACE = 0.5; "
+               "from tinyddpg.run.cli import main; sys.exit(main(sys.argv[1:]))")
+    result = subprocess.run([sys.executable, "-c", program, "gradcheck", "styles.py:EndlessSwallowingTheAlarm",
+                             "--timeout", "1", "--json"], cwd=styles, capture_output=True, text=True, timeout=60,
+                            env={**os.environ, "PYTHONPATH": str(Path(tinyddpg.__file__).parent.parent)})
+    assert result.returncode == 2 and "stopped after 1 s: EndlessSwallowingTheAlarm.forward" in result.stderr
+    assert json.loads(result.stdout)["error"].startswith("stopped after 1 s")
+
+
+def test_the_help_says_where_each_error_is_shown(layers, capsys):
+    """The table has one error column, rel_error; the help must not promise CS231n's per-element form in it."""
+    status, out, _ = gradcheck(capsys, "layers.py:affine_forward,affine_backward")
+    header = next(line for line in out.splitlines() if line.startswith("gradient"))
+    help_text = " ".join(run_tinyddpg("gradcheck", "--help").stdout.split())
+    sentence = next(s for s in help_text.split(". ") if "per-element" in s)
+    assert status == 0 and ("cs231n" in header.lower() or ("--json" in sentence and "cs231n_rel_error" in sentence)), \
+        sentence

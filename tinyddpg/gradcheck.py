@@ -72,10 +72,12 @@ class GradCheckReport:
         return self.worst() <= tolerance
 
     def __str__(self) -> str:
-        header = f"{'gradient':<14}{'shape':<14}{'checked':>9}{'max abs err':>14}{'rel error':>12}"
+        width = max([14, *(len(r.name) + 2 for r in self.rows)])  # a long name (first.params['W']) keeps its gap
+        header = f"{'gradient':<{width}}{'shape':<14}{'checked':>9}{'max abs err':>14}{'rel error':>12}"
         lines = [self.title, header, "-" * len(header)]
         for r in self.rows:
-            lines.append(f"{r.name:<14}{r.shape!s:<14}{r.entries_checked:>9}{r.max_abs_error:>14.2e}{r.rel_error:>12.2e}")
+            lines.append(f"{r.name:<{width}}{r.shape!s:<14}{r.entries_checked:>9}{r.max_abs_error:>14.2e}"
+                         f"{r.rel_error:>12.2e}")
         return "\n".join(lines)
 
 

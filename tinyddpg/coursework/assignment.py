@@ -16,20 +16,24 @@ from __future__ import annotations
 
 import ast
 import json
-import shutil
+import sys
 import tempfile
 from pathlib import Path
 
 from .. import __version__
 from ..errors import ConfigError
-from .parts import DDPG_PARTS, PARTS, PARTS_BY_NAME, TD3_PARTS, TRAINING_BANDIT_POINTS, TRAINING_PENDULUM_POINTS, Part
+from .parts import DDPG_PARTS, PARTS, PARTS_BY_NAME, TD3_PARTS, Part
+from .student_guide import redact
+from .student_readme import student_readme
 
 ENGINE = Path(__file__).resolve().parent.parent
 ENGINE_MODULES = ("backend", "errors", "nn", "losses", "optim", "networks", "buffer", "noise", "normalizer",
                   "hyperparameters", "agent")
 PACKAGE = "my_ddpg"
 MANIFEST = "assignment.json"
-GUIDE = ENGINE.parent / "docs" / "guide.md"
+# The guide: in a clone beside the package; in an installed tinyddpg where setup.py's data_files put it.
+GUIDE = next((path for path in (ENGINE.parent / "docs" / "guide.md", Path(sys.prefix) / "share" / "tinyddpg" / "guide.md")
+              if path.is_file()), ENGINE.parent / "docs" / "guide.md")
 
 
 def choose_parts(text: str | None, td3: bool) -> list[str]:
@@ -91,18 +95,21 @@ def write_copy(folder: Path, name: str, parts: list[Part], solution: bool) -> No
     package = folder / PACKAGE
     package.mkdir()
     (package / "__init__.py").write_text('"""Your DDPG: tinyddpg\'s engine with parts for you to write (README.md)."""\n')
-    for module in ENGINE_MODULES:
+    sources = {f"{module}.py": (ENGINE / f"{module}.py").read_text() for module in ENGINE_MODULES}
+    for module_file, source in sources.items():
         stubs: dict[str, list[str]] = {}
         for part in parts if not solution else []:
-            if part.module_file == f"{module}.py":
+            if part.module_file == module_file:
                 stubs.setdefault(part.qualname, []).append(part.name)
-        (package / f"{module}.py").write_text(stub_bodies((ENGINE / f"{module}.py").read_text(), stubs, f"{module}.py"))
-    if GUIDE.exists():
+        (package / module_file).write_text(stub_bodies(source, stubs, module_file))
+    if GUIDE.exists():  # the student's edition: each line that answers a part replaced by a pointer to it
         (folder / "docs").mkdir()
-        shutil.copy(GUIDE, folder / "docs" / "guide.md")
+        shown = "".join((package / module_file).read_text() for module_file in sources)
+        (folder / "docs" / "guide.md").write_text(GUIDE.read_text() if solution else
+                                                  redact(GUIDE.read_text(), parts, sources, shown))
     manifest = {"package": PACKAGE, "parts": [part.name for part in parts], "tinyddpg": __version__}
     (folder / MANIFEST).write_text(json.dumps(manifest, indent=2) + "\n")
-    (folder / "README.md").write_text(student_readme(name, parts))
+    (folder / "README.md").write_text(student_readme(parts, GUIDE.exists()))
 
 
 def read_manifest(folder: Path) -> list[str]:
@@ -123,45 +130,3 @@ def read_manifest(folder: Path) -> list[str]:
     if unknown:
         raise ConfigError(f"{manifest} names unknown parts {unknown}; it was made by another tinyddpg version")
     return names
-
-
-def student_readme(name: str, parts: list[Part]) -> str:
-    total = sum(p.points for p in parts) + TRAINING_BANDIT_POINTS + TRAINING_PENDULUM_POINTS
-    rows = [f"| {i} | `{p.name}` | `{PACKAGE}/{p.module_file}: {p.qualname}` | {p.points} | {p.task} | {p.guide} |"
-            for i, p in enumerate(parts, 1)]
-    return "\n".join([
-        "# Assignment: DDPG from scratch",
-        "",
-        f"`{PACKAGE}/` is a small DDPG engine (tinyddpg's own) with {len(parts)} parts left for you to write. Each "
-        "part is one function whose body is a stub that raises `NotImplementedError`; its docstring, with the "
-        "equation, and its signature stay. Replace the two stub lines by your code. Do not change a signature, "
-        "and do not edit other functions: each part is graded with the reference code standing in for every other "
-        "part, so a mistake in one part costs that part only.",
-        "",
-        "Conventions (see the top of `nn.py`): arrays are `(B, n)` batches; a backward pass *adds* parameter "
-        "gradients into `self.dW`, `self.db` in place (`+=`), because they are views into one flat array per "
-        "network; optimizers and Polyak averaging change parameter arrays in place.",
-        "",
-        "| # | part | where | points | task | derived in |",
-        "|---|---|---|---|---|---|",
-        *rows,
-        f"| {len(parts) + 1} | `training_bandit` | all of your parts together | {TRAINING_BANDIT_POINTS} | "
-        "Your agent learns a contextual bandit in 1,500 steps (mean evaluation return above -0.05). | |",
-        f"| {len(parts) + 2} | `training_pendulum` | all of your parts together | {TRAINING_PENDULUM_POINTS} | "
-        "Your agent learns Pendulum-v1 in 6,000 steps (mean evaluation return above -800). | |",
-        "",
-        f"Total: {total} points.",
-        "",
-        "## Check your work",
-        "",
-        "With tinyddpg installed (it holds the grader), from the folder above this one:",
-        "",
-        f"    tinyddpg grade {name}                  # every part, then two short training runs",
-        f"    tinyddpg grade {name} --parts {parts[0].name} --no-training   # one part, in seconds",
-        "",
-        "The report says, per part, which check failed, what was expected and what came, and the guide section to "
-        f"read{' (docs/guide.md here is a copy of the guide)' if GUIDE.exists() else ''}. Use the package from "
-        "Python with the folder on the path: "
-        f"`cd {name} && python -c 'import {PACKAGE}.nn'`.",
-        "",
-    ])

@@ -79,6 +79,25 @@ PARTS_BY_NAME = {part.name: part for part in PARTS}
 DDPG_PARTS = [part.name for part in PARTS if not part.td3]
 TD3_PARTS = [part.name for part in PARTS if part.td3]
 
-# The last part: training with every part the student wrote, at once (so it may lose points for any of them).
-TRAINING_BANDIT_POINTS = 10
-TRAINING_PENDULUM_POINTS = 5
+
+
+@dataclass(frozen=True)
+class TrainingPart:
+    """The last parts: training with every part the student wrote, at once (so they may lose points for any of
+    them). Their numbers are defined here alone: training.py trains with them, the student README states them."""
+
+    name: str
+    points: int
+    environment: str  # what it trains on, in words
+    steps: int  # environment steps of the run
+    passing: float  # the mean evaluation return at the end must be above this
+    baseline: str  # what a random policy scores, for scale
+
+
+TRAINING_PARTS = [
+    TrainingPart("training_bandit", 10, "a contextual bandit", 1_500, -0.05, "a random policy scores about -0.4"),
+    TrainingPart("training_pendulum", 5, "Pendulum-v1", 6_000, -800.0, "a random policy scores about -1,200"),
+]
+TRAINING_BY_NAME = {part.name: part for part in TRAINING_PARTS}
+TRAINING_BANDIT_POINTS = TRAINING_BY_NAME["training_bandit"].points
+TRAINING_PENDULUM_POINTS = TRAINING_BY_NAME["training_pendulum"].points

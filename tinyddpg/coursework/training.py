@@ -13,6 +13,7 @@ from ..run.config import preset, with_overrides
 from ..run.runlog import read_log
 from ..run.train import Run
 from .checks import Mismatch
+from .parts import TRAINING_BY_NAME
 
 
 class ContextualBandit(gym.Env):
@@ -37,12 +38,13 @@ class ContextualBandit(gym.Env):
 BANDIT_ID = "tinyddpg-coursework/Bandit-v0"
 
 
+BANDIT, PENDULUM = TRAINING_BY_NAME["training_bandit"], TRAINING_BY_NAME["training_pendulum"]
 TRAINING_RUNS = {  # part: (environment, settings over the pendulum preset, passing mean evaluation return, baseline)
-    "training_bandit": (BANDIT_ID, {"hidden": (32, 32), "batch_size": 32, "steps": 1_500, "random_steps": 300,
-                                    "update_after": 100, "eval_episodes": 50}, -0.05, "a random policy scores about -0.4"),
-    "training_pendulum": ("Pendulum-v1", {"hidden": (64, 64), "batch_size": 64, "steps": 6_000, "random_steps": 1_000,
-                                          "update_after": 500, "eval_episodes": 5}, -800.0,
-                          "a random policy scores about -1,200"),
+    "training_bandit": (BANDIT_ID, {"hidden": (32, 32), "batch_size": 32, "steps": BANDIT.steps, "random_steps": 300,
+                                    "update_after": 100, "eval_episodes": 50}, BANDIT.passing, BANDIT.baseline),
+    "training_pendulum": ("Pendulum-v1", {"hidden": (64, 64), "batch_size": 64, "steps": PENDULUM.steps,
+                                          "random_steps": 1_000, "update_after": 500, "eval_episodes": 5},
+                          PENDULUM.passing, PENDULUM.baseline),
 }
 
 

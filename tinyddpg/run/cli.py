@@ -124,18 +124,21 @@ def command_plot(args) -> int:
 def command_gradcheck(args) -> int:
     import json
 
-    from ..coursework.layer_check import UnusableCode, check_target
+    from ..coursework.layer_check import UnusableCode, check_target, time_limit
     from ..ddpg_gradcheck import agent_reports, td3_reports
     from ..gradcheck import finite_or_none, standard_reports
 
-    if (args.input_shape or args.param_shape) and not args.target:
-        flag = "--input-shape" if args.input_shape else "--param-shape"
+    if (args.input_shape or args.param_shape or args.param) and not args.target:
+        flag, value = next((f, v) for f, v in (("--input-shape", args.input_shape), ("--param-shape", args.param_shape),
+                                               ("--param", args.param)) if v)
+        example = "my_layers.py:Affine" if flag == "--param" else "layers.py:affine_forward,affine_backward"
         raise ConfigError(f"{flag} applies to a TARGET (your layer); give one, e.g. tinyddpg gradcheck "
-                          f"layers.py:affine_forward,affine_backward {flag} {args.input_shape or args.param_shape[0]}")
+                          f"{example} {flag} {value if isinstance(value, str) else value[0]}")
     if args.target:
         try:  # with --json, what the student's code prints goes to stderr: stdout is the JSON alone
-            with contextlib.redirect_stdout(sys.stderr) if args.json else contextlib.nullcontext():
-                reports = [check_target(args.target, args.input_shape, args.param_shape)]
+            with contextlib.redirect_stdout(sys.stderr) if args.json else contextlib.nullcontext(), \
+                    time_limit(args.timeout, json_error=args.json):
+                reports = [check_target(args.target, args.input_shape, args.param_shape, params=args.param)]
         except UnusableCode as error:
             if args.json:
                 print(json.dumps({"passed": False, "error": str(error)}))
@@ -161,6 +164,15 @@ def command_assignment(args) -> int:
     new_assignment(Path(args.dir), parts, solution=args.solution)
     what = "solution (the engine's code in every part)" if args.solution else "assignment"
     print(f"{what} with parts {', '.join(parts)} written to {args.dir}; grade it with: tinyddpg grade {args.dir}")
+    return 0
+
+
+def command_gradescope(args) -> int:
+    from ..coursework.gradescope import write_autograder
+
+    write_autograder(Path(args.dir), Path(args.zip))
+    print(f"Gradescope autograder for {args.dir} written to {args.zip} (tinyddpg {__version__}); upload it as the "
+          f"assignment's autograder, or try it here: docs/coursework.md section 3")
     return 0
 
 
@@ -330,11 +342,13 @@ def build_parser() -> argparse.ArgumentParser:
         description="Without TARGET: every tinyddpg layer and the DDPG losses. With TARGET: your layer, in float64, "
                     "either PATH.py:Name (a class, or a function building one, with forward(x) and backward(dout) "
                     "returning dx; the gradient of parameter W in dW, added (+=) or assigned; parameters listed in "
-                    "param_names or found among the arrays the constructor makes) or PATH.py:forward,backward "
+                    "param_names or by --param, or found: every array it holds (attributes, dicts, lists, sublayers) "
+                    "that changes its output) or PATH.py:forward,backward "
                     "(CS231n's pair: forward(x, *params) -> (out, cache), backward(dout, cache) -> (dx, *dparams)); "
                     "module.path works for PATH.py. The file's folder is importable. A gradient passes when its "
                     "rel_error, max|a - n| / max(|a| + |n|) over the whole array, is within the tolerance; "
-                    "CS231n's per-element max |a - n| / (|a| + |n|) is reported beside it. "
+                    "CS231n's per-element max |a - n| / (|a| + |n|) is in --json as cs231n_rel_error, not in the "
+                    "table (it scores round-off in near-zero entries as large errors). "
                     "Exit status: 0 pass, 1 a gradient is wrong, 2 unusable input (one line on stderr).",
         epilog="--json prints one object: {passed, tolerance, worst_rel_error, reports: [{title, passed, gradients: "
                "[{name, shape, entries_checked, analytic_norm, numeric_norm, max_abs_error, rel_error, "
@@ -348,6 +362,15 @@ def build_parser() -> argparse.ArgumentParser:
     gradcheck.add_argument("--param-shape", metavar="NAME=SHAPE", action="append", default=[],
                            help="a parameter's shape for a pair of functions, e.g. gamma=4 (default: (D, 3) for the "
                                 "first, (3,) for the others, D the size of one example of the input); repeatable")
+    gradcheck.add_argument("--param", metavar="PARAM=GRAD", action="append", default=[],
+                           help="a parameter of a class TARGET and where backward leaves its gradient, each a path "
+                                "into the layer: --param W=dW, --param \"params['W']=grads['W']\", --param "
+                                "weights[0]=grads[0]; repeatable. Default: the arrays the layer holds that change its "
+                                "output, each with its gradient found under dW, d_W, W_grad, grad_W, grads['W'], "
+                                "weight.grad; a layer holding none (ReLU) is checked on dx alone, and one whose "
+                                "arrays change the output with no gradient found is refused (exit 2)")
+    gradcheck.add_argument("--timeout", type=positive_number("--timeout 60"), default=60.0, metavar="SECONDS",
+                           help="stop the check of TARGET after this many seconds: an endless loop (default 60)")
     gradcheck.add_argument("--tolerance", type=positive_number("--tolerance 1e-6"), default=1e-6,
                            help="largest relative error that passes (default 1e-6)")
     gradcheck.add_argument("--json", action="store_true", help="the result as JSON on stdout, for an autograder")
@@ -359,7 +382,8 @@ def build_parser() -> argparse.ArgumentParser:
 def add_coursework_commands(commands) -> None:
     """`assignment new` and `grade` (tinyddpg/coursework/, docs/coursework.md)."""
     assignment = commands.add_parser("assignment", help="hand out DDPG as coursework: a student copy of the engine")
-    new = assignment.add_subparsers(dest="action", metavar="new", required=True).add_parser(
+    actions = assignment.add_subparsers(dest="action", metavar="{new,gradescope}", required=True)
+    new = actions.add_parser(
         "new", help="write a student copy of the engine with parts to write",
         description="Copy the engine into DIR/my_ddpg/ (a package of its own) with the chosen parts' bodies replaced "
                     "by a stub raising NotImplementedError; DIR/README.md states each task. See docs/coursework.md.")
@@ -368,6 +392,15 @@ def add_coursework_commands(commands) -> None:
     new.add_argument("--td3", action="store_true", help="add TD3's three fixes as parts (the second assignment)")
     new.add_argument("--solution", action="store_true", help="leave the engine's code in: the teacher's solution")
     new.set_defaults(handler=command_assignment)
+    gradescope = actions.add_parser(
+        "gradescope", help="write the Gradescope autograder zip for an assignment folder",
+        description="Write ZIP with setup.sh (a virtual environment, pip installed where the image lacks it, pinned "
+                    "dependencies, this tinyddpg version checked), run_autograder (the student's upload laid over "
+                    "the handed-out folder, found flat, in my_ddpg/ or one folder deeper; graded into "
+                    "results.json), this tinyddpg's source and the folder DIR. See docs/coursework.md section 3.")
+    gradescope.add_argument("dir", metavar="DIR", help="the assignment folder `assignment new` made (with its stubs)")
+    gradescope.add_argument("zip", metavar="ZIP", help="the zip to write, e.g. autograder.zip")
+    gradescope.set_defaults(handler=command_gradescope)
     grade = commands.add_parser("grade", help="grade an assignment folder, part by part",
                                 description="Check each part with the engine standing in for every other part, then "
                                             "train with all of them. Exit status 0 full marks, 1 points lost, 2 "
