@@ -13,7 +13,10 @@ import tinyddpg.nn
 PACKAGE = Path(tinyddpg.nn.__file__).parent
 CORE_ENGINE = ["backend", "nn", "losses", "optim", "networks", "buffer", "noise", "normalizer", "hyperparameters",
                "agent"]
-CORE_LINE_BUDGET = 1_049  # the core engine, read top to bottom in one sitting
+# the core engine, read top to bottom in one sitting; +17 (grader-checks, issues 24 and 27): the graded functions'
+# docstrings state what the grader checks (update's duties, += into views, zeroing, which generator, the shape
+# error), and the agent counts its critic updates for TD3's policy delay (saved in its state_dict)
+CORE_LINE_BUDGET = 1_066
 MODULE_LINE_BUDGET = 250
 
 
