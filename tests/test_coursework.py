@@ -85,7 +85,7 @@ MORE = [  # classic bugs of the parts the zoo has none for
           (("agent.py", "np.clip(self.config.target_noise * self.rng.standard_normal(action.shape), -clip, clip)",
             "self.config.target_noise * self.rng.standard_normal(action.shape)"),)),
     Plant("TD3: the actor steps on every update", "td3_policy_delay",
-          (("agent.py", "if self.critic_optimizer.t % self.config.policy_delay == 0:", "if True:"),)),
+          (("agent.py", "if self.critic_updates % self.config.policy_delay == 0:", "if True:"),)),
 ]
 HARM = [  # what a submission can do to a grader: each costs points of its part, never the grader or another part
     Plant("an endless loop", "relu_backward",
@@ -198,7 +198,10 @@ def test_the_stub_keeps_signature_and_docstring_and_names_its_part(tmp_path):
     new_assignment(tmp_path / "hw", ["dense_backward"])
     text = (tmp_path / "hw" / PACKAGE / "nn.py").read_text()
     assert ('    def backward(self, dout, need_input_grad: bool = True, need_param_grads: bool = True):\n'
-            '        """dW += x^T @ dout;  db += sum over the batch of dout;  dx = dout @ W^T."""\n'
+            '        """dW += x^T @ dout;  db += sum over the batch of dout;  dx = dout @ W^T.\n'
+            '\n'
+            '        Adds into self.dW and self.db in place (+=: they are views of the network\'s flat gradient array, and two\n'
+            '        calls add up); zero_grad() is the caller\'s."""\n'
             '        # YOUR CODE HERE: part dense_backward (README.md)\n'
             '        raise NotImplementedError("part dense_backward') in text
     assert "return dout * self.positive" in text  # ReLU was not chosen: the engine's code stays

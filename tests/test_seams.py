@@ -292,7 +292,8 @@ def test_episodes_start_from_their_derived_seeds_and_the_normalizer_sees_each_tr
 def owned_state(run: Run) -> dict[str, np.ndarray]:
     """Every array the run and its agent own, found by walking the agent's attributes (not the checkpoint
     writer's list): each network's parameters, each Adam's moments and step count, the normalizer's statistics,
-    the noise's state; and the buffer's filled rows and ring position. One flat array per part."""
+    the noise's state, the count of critic updates; and the buffer's filled rows and ring position. One flat array
+    per part."""
     host, state = run.agent.backend.to_host, {}
     for name, part in vars(run.agent).items():
         if isinstance(part, Sequential):
@@ -303,6 +304,8 @@ def owned_state(run: Run) -> dict[str, np.ndarray]:
             state[f"agent/{name}"] = np.concatenate([[part.count], part.mean, part.m2])
         elif isinstance(part, OrnsteinUhlenbeckNoise):
             state[f"agent/{name}"] = part.x.copy()
+        elif name == "critic_updates":  # TD3's policy delay counts these
+            state[f"agent/{name}"] = np.asarray([part])
     buffer = run.buffer
     state["buffer"] = np.concatenate([host(buffer.rows[:len(buffer)]).ravel(), [buffer.next_index, len(buffer)]])
     return state
@@ -318,7 +321,7 @@ def expected_sizes(config) -> dict[str, int]:
     actor, critic = parameters((OBS_DIM, *agent.hidden, ACTION_DIM)), parameters((OBS_DIM + ACTION_DIM, *agent.hidden, 1))
     critics = ["critic", "critic2"] if agent.twin_critics else ["critic"]
     sizes = {"agent/actor": actor, "agent/actor_target": actor, "agent/actor_optimizer": 2 * actor + 1,
-             "agent/critic_optimizer": 2 * critic * len(critics) + 1,
+             "agent/critic_optimizer": 2 * critic * len(critics) + 1, "agent/critic_updates": 1,
              "buffer": config.steps * (2 * OBS_DIM + ACTION_DIM + 2) + 2}
     for name in critics:
         sizes.update({f"agent/{name}": critic, f"agent/{name}_target": critic})

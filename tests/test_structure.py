@@ -19,7 +19,9 @@ CORE_ENGINE = ["backend", "nn", "losses", "optim", "networks", "buffer", "noise"
 # more for issue 27's de-golfing: attributes one per line in the buffer, noise and normalizer, the sampled batch's
 # fields by name, the agent's bounds in a helper (action_bounds) and its networks one per line.
 # +8 for agent.act's check of its observation (issue 25).
-CORE_LINE_BUDGET = 1_118
+# +17 for issues 24 and 27: the graded functions' docstrings state what the grader checks, and the agent
+# counts its critic updates for TD3's policy delay (saved in its state_dict).
+CORE_LINE_BUDGET = 1_135
 MODULE_LINE_BUDGET = 250
 
 

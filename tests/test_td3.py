@@ -113,6 +113,22 @@ def test_policy_delay_leaves_actor_and_targets_alone_on_skipped_steps(delay):
         assert agent.actor_optimizer.t == k // delay and agent.critic_optimizer.t == k
 
 
+def test_the_policy_delay_is_counted_by_the_agent_and_resumes_from_its_state_dict():
+    """The delay's phase lives in agent.critic_updates, saved and restored with the rest; a state saved before the
+    agent kept that count resumes from the critic optimizer's step count, which was the same number."""
+    backend = get_backend("numpy", dtype="float64")
+    agent = small_agent(backend, policy_delay=3, twin_critics=True)
+    for k in range(1, 3):
+        agent.update(to_device_batch(backend, host_batch(seed=k)))
+    state = agent.state_dict()
+    for saved in (state, {key: value for key, value in state.items() if key != "critic_updates/count"}):
+        resumed = small_agent(backend, seed=1, policy_delay=3, twin_critics=True)
+        resumed.load_state_dict(saved)
+        before = flat(resumed, resumed.actor)
+        assert resumed.critic_updates == 2 and "actor_loss" in resumed.update(to_device_batch(backend, host_batch(seed=3)))
+        assert not np.array_equal(before, flat(resumed, resumed.actor)) and resumed.critic_updates == 3
+
+
 # --- the twin critics' summed loss: its gradient checked ------------------------------------------------------
 def test_twin_critic_loss_gradient_covers_both_critics(backend64):
     agent = small_agent(backend64, final_init_bound=CHECK_FINAL_INIT_BOUND, **TD3)

@@ -88,6 +88,7 @@ class DDPG:
         self.noise = make_noise(config.noise, config.noise_scale, action_dim, self.rng, config.ou_theta, config.ou_dt)
         self.normalizer = ObservationNormalizer(obs_dim, backend) if config.normalize_obs else None
         self.training = True
+        self.critic_updates = 0  # critic steps taken: TD3's policy delay counts these (saved in state_dict)
 
     # --- modes ----------------------------------------------------------------------------------------------
     def train(self) -> DDPG:
@@ -136,7 +137,12 @@ class DDPG:
 
     # --- learning -------------------------------------------------------------------------------------------
     def update(self, batch: Batch) -> dict[str, float]:
-        """One DDPG update on a batch; returns critic_loss, mean_q (of Q1(s, a)) and, if the actor stepped, actor_loss."""
+        """One DDPG update on a batch; returns critic_loss, mean_q (of Q1(s, a)) and, if the actor stepped, actor_loss.
+
+        In order: refuse (RuntimeError) in evaluation mode; 0. normalize_batch(batch); 1.-2. the critic gradients on
+        td_target; refuse (NumericalError) a non-finite critic loss before any weight moves; the critic step, then
+        self.critic_updates += 1; only when self.critic_updates % policy_delay == 0 (TD3's delay, counted by the
+        agent so a checkpoint resumes it): 3. the actor step and 4. soft_update of every target toward its network."""
         if not self.training:
             raise RuntimeError("update() called in evaluation mode: call agent.train() before updating")
         batch = self.normalize_batch(batch)
@@ -147,7 +153,8 @@ class DDPG:
                                  batch.nonfinite_text(self.backend.xp, or_else="the batch is finite, so the networks "
                                                                                "diverged (lower the learning rates)"))
         self.critic_optimizer.step()
-        if self.critic_optimizer.t % self.config.policy_delay == 0:  # TD3 delay: skip 3.-4. on the other steps
+        self.critic_updates += 1
+        if self.critic_updates % self.config.policy_delay == 0:  # TD3 delay: skip 3.-4. on the other updates
             stats["actor_loss"] = float(self.compute_actor_gradients(batch))
             self.actor_optimizer.step()
             for target, online in zip([self.actor_target, *self.critic_targets], [self.actor, *self.critics]):
@@ -173,7 +180,7 @@ class DDPG:
 
     def target_action(self, next_obs):
         """1a. a' = mu'(s'); with target_noise (TD3 target policy smoothing) one host draw xi ~ N(0, 1) of shape
-        (B, action_dim): a' = clip(mu'(s') + clip(target_noise xi, +-target_noise_clip) * scale, low, high)."""
+        (B, action_dim) from self.rng: a' = clip(mu'(s') + clip(target_noise xi, +-target_noise_clip) * scale, low, high)."""
         action = self.actor_target.forward(next_obs)  # (B, action_dim)
         if self.config.target_noise == 0.0:
             return action
@@ -184,7 +191,8 @@ class DDPG:
 
     def compute_critic_gradients(self, batch: Batch, y):
         """2. L_Q = mean((Q(s, a) - y)^2), summed over the twin critics when there are two; leaves dL_Q/dtheta_Q
-        in each critic's flat_grads. Returns (L_Q, Q1(s, a))."""
+        in each critic's flat_grads, zeroed first in place (critic.zero_grad(): its layers and the critic optimizer
+        hold views of that array). Returns (L_Q, Q1(s, a))."""
         losses, qs = [], []
         for critic in self.critics:
             qs.append(critic.forward(batch.obs, batch.action))  # (B,)
@@ -195,7 +203,8 @@ class DDPG:
         return sum(losses), qs[0]
 
     def compute_actor_gradients(self, batch: Batch):
-        """3. L_mu = -mean(Q(s, mu(s))); leaves dL_mu/dtheta_mu in actor.flat_grads. Returns L_mu."""
+        """3. L_mu = -mean(Q(s, mu(s))); leaves dL_mu/dtheta_mu in actor.flat_grads, zeroed first in place
+        (actor.zero_grad()). Returns L_mu."""
         xp = self.backend.xp
         q = self.critic.forward(batch.obs, self.actor.forward(batch.obs))  # (B,)
         batch_size = q.shape[0]
@@ -206,10 +215,14 @@ class DDPG:
 
     # --- saving ---------------------------------------------------------------------------------------------
     def state_dict(self) -> dict[str, np.ndarray]:
-        """Host arrays of every network and target, both optimizers, the noise and normalizer: "<part>/<name>"."""
-        return {f"{part}/{key}": value for part, obj in self._parts().items() for key, value in obj.state_dict().items()}
+        """Host arrays of every network and target, both optimizers, the noise, the normalizer and the count of critic
+        updates: "<part>/<name>"."""
+        state = {f"{part}/{key}": value for part, obj in self._parts().items() for key, value in obj.state_dict().items()}
+        return {**state, "critic_updates/count": np.asarray(self.critic_updates)}
 
     def load_state_dict(self, state: dict[str, np.ndarray]) -> None:
+        # a checkpoint written before the agent kept its count: the critic optimizer's step count is the same number
+        self.critic_updates = int(state.get("critic_updates/count", state["critic_optimizer/t"]))
         for part, obj in self._parts().items():
             prefix = f"{part}/"
             obj.load_state_dict({k.removeprefix(prefix): v for k, v in state.items() if k.startswith(prefix)})

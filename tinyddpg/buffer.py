@@ -68,7 +68,7 @@ class ReplayBuffer:
         self.size = min(self.size + 1, self.capacity)
 
     def sample(self, batch_size: int) -> Batch:
-        """batch_size transitions drawn uniformly, with replacement, from the filled slots."""
+        """batch_size transitions drawn uniformly, with replacement, from the filled slots, by self.rng."""
         if self.size == 0:
             raise ValueError("cannot sample from an empty replay buffer")
         indices = self.backend.indices_to_device(self.rng.integers(0, self.size, size=batch_size))

@@ -85,7 +85,10 @@ class Dense(Module):
         return y
 
     def backward(self, dout, need_input_grad: bool = True, need_param_grads: bool = True):
-        """dW += x^T @ dout;  db += sum over the batch of dout;  dx = dout @ W^T."""
+        """dW += x^T @ dout;  db += sum over the batch of dout;  dx = dout @ W^T.
+
+        Adds into self.dW and self.db in place (+=: they are views of the network's flat gradient array, and two
+        calls add up); zero_grad() is the caller's."""
         if need_param_grads:
             self.dW += self.x.T @ dout  # (in, B) @ (B, out) -> (in, out)
             self.db += self.backend.xp.sum(dout, axis=0)  # (out,)

@@ -19,13 +19,17 @@ from .. import agent as agent_module
 from .. import losses
 from ..backend import get_backend, make_rng
 from ..buffer import ReplayBuffer
-from ..ddpg_gradcheck import action_gradient_report, actor_loss_report, critic_loss_report, small_agent_and_batch
-from ..gradcheck import check_module
+from ..ddpg_gradcheck import action_gradient_report, actor_loss_report, small_agent_and_batch
+from ..gradcheck import check_gradients, check_module, parameters_and_gradients
 from ..nn import Dense, ReLU, Sequential, Tanh, mlp
 from ..noise import OrnsteinUhlenbeckNoise
 from ..optim import Adam
 
-GRADIENT_TOLERANCE = 1e-6  # as `tinyddpg gradcheck`
+GRADIENT_TOLERANCE = 1e-6  # as `tinyddpg gradcheck`; a dW off by 1e-4 of itself fails it (tests/test_checks.py)
+# close()'s tolerance by the dtype of the student's answer, as a fraction of the largest |value| expected: float64 is
+# held to 1e-7 (a float32 constant such as gamma rounds at 6e-8, a real mistake moves answers by far more); float32
+# arithmetic accumulates round-off of about 1e-7 per operation over a network's sums, so it gets 1e-4
+TOLERANCES = {"float64": 1e-7, "float32": 1e-4}
 LOW, HIGH = (-1.0, -3.0), (2.0, 1.0)  # asymmetric, non-unit action bounds: a forgotten scale or offset shows
 CHECKS: dict[str, list[Callable[[], None]]] = {}
 
@@ -35,13 +39,19 @@ class Mismatch(AssertionError):
         super().__init__(f"expected {expected}; got {got}")
 
 
-def check(part: str, title: str):
-    """Register the decorated function as one check of `part`, titled for the report."""
+def check(part: str, title: str, td3_only: bool = False):
+    """Register the decorated function as one check of `part`, titled for the report; a td3_only check runs only in
+    an assignment that has TD3's parts (where the engine has twin critics to handle)."""
     def register(function):
-        function.title = title
+        function.title, function.td3_only = title, td3_only
         CHECKS.setdefault(part, []).append(function)
         return function
     return register
+
+
+def checks_for(part: str, td3: bool) -> list[Callable[[], None]]:
+    """The checks of `part` in a DDPG assignment, or in a TD3 one (td3: with the twin-critic checks)."""
+    return [function for function in CHECKS[part] if td3 or not function.td3_only]
 
 
 def float64():
@@ -60,15 +70,31 @@ def gradients_match(report) -> None:
         raise Mismatch(f"relative error <= {GRADIENT_TOLERANCE:g} against finite differences", f"{wrong}")
 
 
-def close(name: str, got, expected, tolerance: float = 1e-10) -> None:
-    """got equals expected in shape and, entry by entry, to a relative and absolute tolerance."""
+def distinct(expected: float, got: float) -> tuple[str, str]:
+    """The two numbers with as many significant digits as it takes to tell them apart (6 at least)."""
+    for digits in range(6, 18):
+        if f"{expected:.{digits}g}" != f"{got:.{digits}g}":
+            return f"{expected:.{digits}g}", f"{got:.{digits}g}"
+    return repr(float(expected)), repr(float(got))
+
+
+def close(name: str, got, expected, tolerance: float | None = None) -> None:
+    """got equals expected in shape and, entry by entry, to within tolerance x the largest |expected| (0: exactly).
+    The tolerance defaults to the one for the dtype of got (TOLERANCES): a float32 answer is held to float32."""
+    dtype = np.asarray(got).dtype.name
     got, expected = np.asarray(got, dtype=float), np.asarray(expected, dtype=float)
     if got.shape != expected.shape:
         raise Mismatch(f"{name} of shape {expected.shape}", f"shape {got.shape}")
-    if not np.allclose(got, expected, rtol=tolerance, atol=tolerance):
-        worst = np.unravel_index(np.argmax(np.abs(got - expected)), got.shape) if got.shape else ()
+    tolerance = TOLERANCES.get(dtype, TOLERANCES["float64"]) if tolerance is None else tolerance
+    allowed = tolerance * float(np.max(np.abs(expected), initial=0.0))
+    difference = np.abs(got - expected)
+    if got.size and not np.max(difference) <= allowed:  # `not <=`: a NaN fails
+        worst = np.unravel_index(np.argmax(np.where(np.isnan(difference), np.inf, difference)), got.shape)
         at = f"[{', '.join(map(str, worst))}]" if worst else ""
-        raise Mismatch(f"{name}{at} = {expected[worst]:.6g}", f"{got[worst]:.6g} (the largest difference)")
+        shown_expected, shown_got = distinct(expected[worst], got[worst])
+        allowance = f"{allowed:.2g} allowed for {dtype}" if tolerance else "it must be exact"
+        raise Mismatch(f"{name}{at} = {shown_expected}",
+                       f"{shown_got} (the largest difference, {difference[worst]:.2g}; {allowance})")
 
 
 def perturb(network, scale: float, seed: int) -> None:
@@ -100,6 +126,19 @@ def dense_gradients_in_place():
           np.concatenate([(x.T @ dout).ravel(), dout.sum(axis=0)]))
 
 
+@check("dense_backward", "two backward calls add up: dW and db after two calls are twice those after one (+=, not =)")
+def dense_gradients_accumulate():
+    backend, rng = float64(), make_rng(16)
+    layer = Dense(4, 3, backend=backend, rng=rng)
+    x, dout = rng.normal(size=(5, 4)), rng.normal(size=(5, 3))
+    layer.zero_grad()
+    layer.forward(x)
+    layer.backward(dout)
+    layer.backward(dout)
+    close("dW after two backward calls (2 x^T dout)", layer.dW, 2.0 * x.T @ dout)
+    close("db after two backward calls (2 x the sum of dout over the batch)", layer.db, 2.0 * dout.sum(axis=0))
+
+
 @check("relu_backward", "gradient check of ReLU (inputs at least 0.1 away from the kink)")
 def relu_gradients():
     x = make_rng(3).normal(size=(5, 4))
@@ -122,7 +161,7 @@ def tanh_gradients():
 def tanh_saturated():
     tanh = Tanh(float64())
     tanh.forward(np.array([[-20.0, 20.0]]))
-    close("dx", tanh.backward(np.array([[3.0, 3.0]])), [[0.0, 0.0]], tolerance=1e-12)
+    close("dx", tanh.backward(np.array([[3.0, 3.0]])), [[0.0, 0.0]])
 
 
 # --- the loss and the optimizer ---------------------------------------------------------------------------------
@@ -144,13 +183,13 @@ def mse_matrix():
     close("dL/dprediction", gradient, 2.0 * (prediction - target) / 8)
 
 
-@check("mse", "a (B, 1) prediction against a (B,) target is refused with a ValueError")
+@check("mse", "a (B, 1) prediction against a (B,) target is refused with a ValueError (or a failed assert)")
 def mse_refuses_broadcasting():
     try:
         losses.mse(np.zeros((4, 1)), np.zeros(4))
-    except ValueError:
+    except (ValueError, AssertionError):
         return
-    raise Mismatch("a ValueError (the shapes would broadcast to (4, 4))", "no error")
+    raise Mismatch("a ValueError or an AssertionError (the shapes would broadcast to (4, 4))", "no error")
 
 
 def adam_and_reference(steps: int):
@@ -206,8 +245,8 @@ def target_q(agent, batch):
 @check("td_target", "a terminal transition has y = r exactly")
 def td_target_terminal():
     agent, batch = agent_and_batch()
-    y = np.asarray(agent.td_target(batch))
-    if y.shape != batch.reward.shape or not np.array_equal(y[0::2], batch.reward[0::2]):
+    y = np.asarray(agent.td_target(batch))  # r exactly, in the dtype y comes in
+    if y.shape != batch.reward.shape or not np.array_equal(y[0::2], batch.reward[0::2].astype(y.dtype)):
         raise Mismatch(f"y = r on the terminal rows 0, 2, 4, ...: {np.round(batch.reward[0::2][:3], 4)} ...",
                        f"{np.round(y.reshape(-1)[0::2][:3], 4)} ... (shape {y.shape})")
 
@@ -242,9 +281,26 @@ def td_target_uses_target_action_and_target_q():
     close("y", y, batch.reward + 0.99 * (1.0 - batch.terminated) * np.arange(12.0))
 
 
+def critic_gradient_check(agent, batch) -> None:
+    """The gradients compute_critic_gradients leaves in every critic against finite differences of L_Q computed
+    here, sum over the critics of mean((Q_i(s, a) - y)^2): a loss that leaves out a critic is caught."""
+    y = agent.td_target(batch)
+    agent.compute_critic_gradients(batch, y)
+    arrays, analytic = {}, {}
+    for index, critic in enumerate(agent.critics, start=1):
+        params, grads = parameters_and_gradients(critic)
+        arrays.update({f"Q{index} {key}": value for key, value in params.items()})
+        analytic.update({f"Q{index} {key}": value for key, value in grads.items()})
+
+    def loss() -> float:
+        return sum(float(np.mean((critic.forward(batch.obs, batch.action) - y) ** 2)) for critic in agent.critics)
+
+    gradients_match(check_gradients(loss, arrays, analytic, agent.backend))
+
+
 @check("critic_gradients", "gradient check of L_Q = mean((Q(s, a) - y)^2) for every critic parameter")
 def critic_gradients():
-    gradients_match(critic_loss_report(*agent_and_batch()))
+    critic_gradient_check(*agent_and_batch())
 
 
 @check("critic_gradients", "returns (L_Q, Q(s, a)) with L_Q = mean((Q(s, a) - y)^2)")
@@ -257,12 +313,19 @@ def critic_loss_value():
     close("L_Q", loss, np.mean((expected_q - y) ** 2))
 
 
+def layer_gradients(network) -> np.ndarray:
+    """The gradients the network's layers hold (views of the flat array its optimizer steps with), end to end."""
+    return np.concatenate([np.ravel(g) for g in network.grads()])
+
+
 def fresh_gradients(network, compute) -> None:
-    """Two calls of compute() leave the same gradients as one: each starts from zero."""
+    """Two calls of compute() leave the same gradients in the layers as one: each starts from zero. Read from the
+    layers, since they and the optimizer share one array: rebinding network.flat_grads to a new one zeroes nothing."""
     compute()
-    once = np.array(network.flat_grads)
+    once = layer_gradients(network)
     compute()
-    close("the gradients after a second call (the same as after one: zero_grad() first)", network.flat_grads, once)
+    close("the layers' gradients after a second call (the same as after one: zero_grad() first)",
+          layer_gradients(network), once)
 
 
 @check("critic_gradients", "each call starts from zero gradients (zero_grad() before backward)")
@@ -270,6 +333,25 @@ def critic_gradients_fresh():
     agent, batch = agent_and_batch()
     y = agent.td_target(batch)
     fresh_gradients(agent.critic, lambda: agent.compute_critic_gradients(batch, y))
+
+
+@check("critic_gradients", "TD3's twin critics: gradient check of L_Q = L_Q1 + L_Q2 for both critics' parameters",
+       td3_only=True)
+def twin_critic_gradients():
+    critic_gradient_check(*agent_and_batch(twin_critics=True))
+
+
+@check("critic_gradients", "TD3's twin critics: returns (L_Q1 + L_Q2, Q1(s, a)); each critic's gradients start from "
+       "zero", td3_only=True)
+def twin_critic_loss_value():
+    agent, batch = agent_and_batch(twin_critics=True)
+    perturb(agent.critic2, 0.5, 17)  # the two critics now disagree
+    y = agent.td_target(batch)
+    loss, q = agent.compute_critic_gradients(batch, y)
+    q1, q2 = (critic.forward(batch.obs, batch.action) for critic in agent.critics)
+    close("Q1(s, a)", q, q1)
+    close("L_Q1 + L_Q2", loss, np.mean((q1 - y) ** 2) + np.mean((q2 - y) ** 2))
+    fresh_gradients(agent.critic2, lambda: agent.compute_critic_gradients(batch, y))
 
 
 @check("action_gradient", "gradient check of dQ/da against finite differences in the action")
@@ -381,8 +463,12 @@ def replay_uniform():
 
 @check("replay_sample", "draws from the buffer's own seeded generator self.rng (the same seed, the same batch)")
 def replay_reproducible():
-    first, second = filled_buffer(13).sample(16).reward, filled_buffer(13).sample(16).reward
+    buffer = filled_buffer(13)
+    before = copy.deepcopy(buffer.rng.bit_generator.state)
+    first, second = buffer.sample(16).reward, filled_buffer(13).sample(16).reward
     close("the second buffer's sample (same seed)", second, first, tolerance=0.0)
+    if buffer.rng.bit_generator.state == before:
+        raise Mismatch("the draw to advance the buffer's generator self.rng", "self.rng unchanged (another generator)")
 
 
 @check("ou_noise", "50 steps equal x <- x - theta x dt + sigma sqrt(dt) N(0, 1) (theta 0.3, sigma 0.5, dt 0.05, "
@@ -392,7 +478,7 @@ def ou_steps():
     reference_rng, x = make_rng(14), np.full(2, 0.5)
     for step in range(1, 51):
         x = x - 0.3 * x * 0.05 + 0.5 * np.sqrt(0.05) * reference_rng.normal(size=2)
-        close(f"x at step {step}", noise.sample(), x, tolerance=1e-12)
+        close(f"x at step {step}", noise.sample(), x)
 
 
 @check("ou_noise", "sample() returns a copy: changing what it returned does not change the process")
@@ -434,7 +520,7 @@ def td3_smoothed_action():
     scale = (np.array(HIGH) - np.array(LOW)) / 2.0
     noise = np.clip(0.6 * rng.standard_normal((12, 2)), -0.3, 0.3) * scale
     expected = np.clip(agent.actor_target.forward(batch.next_obs) + noise, LOW, HIGH)
-    close("a'", agent.target_action(batch.next_obs), expected, tolerance=1e-12)
+    close("a'", agent.target_action(batch.next_obs), expected)
 
 
 def written_out_update(agent, batch, step: int) -> None:
@@ -476,3 +562,60 @@ def td3_update_equals_reference():
         written_out_update(reference, batch, step)
     for name in NETWORKS:
         close(f"{name} after 4 updates", getattr(agent, name).flat_params, getattr(reference, name).flat_params)
+
+
+@check("td3_policy_delay", "the delay counts self.critic_updates (which a checkpoint restores): an agent at critic "
+       "update 1 steps the actor and the targets on its next update, and the count becomes 2")
+def td3_delay_counted_by_the_agent():
+    agent, batch = agent_and_batch(**TD3_SETTINGS)
+    agent.critic_updates = 1  # as load_state_dict leaves it after one update (the optimizers' own t is 0 here)
+    before = np.array(agent.actor.flat_params)
+    agent.update(batch)
+    if agent.critic_updates != 2 or np.array_equal(agent.actor.flat_params, before):
+        raise Mismatch("the actor to step on update 2 of self.critic_updates, and critic_updates = 2",
+                       f"critic_updates = {agent.critic_updates}, the actor "
+                       f"{'unchanged' if np.array_equal(agent.actor.flat_params, before) else 'moved'}")
+
+
+@check("td3_policy_delay", "with observation normalization on, four updates learn from normalize_batch(batch) and "
+       "equal the update written out on the normalized batch")
+def td3_update_normalizes_the_batch():
+    agent, batch = agent_and_batch(normalize_obs=True, **TD3_SETTINGS)
+    reference, _ = agent_and_batch(normalize_obs=True, **TD3_SETTINGS)
+    for observations in (batch.obs * 3.0 + 1.0, batch.next_obs * 3.0 + 1.0):  # statistics far from (0, 1)
+        for obs in observations:
+            agent.observe(obs)
+            reference.observe(obs)
+    for step in range(1, 5):
+        agent.update(batch)
+        written_out_update(reference, reference.normalize_batch(batch), step)
+    for name in NETWORKS:
+        close(f"{name} after 4 updates", getattr(agent, name).flat_params, getattr(reference, name).flat_params)
+
+
+def refused(update, error_name: str) -> str:
+    """'' when update() raised an error of the class named error_name (or a subclass), else what it did."""
+    try:
+        update()
+    except Exception as error:
+        names = [cls.__name__ for cls in type(error).__mro__]
+        return "" if error_name in names else f"{type(error).__name__}: {error}"
+    return "no error"
+
+
+@check("td3_policy_delay", "refuses, before any weight moves: in evaluation mode with a RuntimeError, and on a batch "
+       "whose critic loss is not finite with a NumericalError")
+def td3_update_refusals():
+    agent, batch = agent_and_batch(**TD3_SETTINGS)
+    before = {name: np.array(getattr(agent, name).flat_params) for name in NETWORKS}
+    agent.eval()
+    in_eval = refused(lambda: agent.update(batch), "RuntimeError")
+    agent.train()
+    reward = np.array(batch.reward)
+    reward[3] = np.nan
+    on_nan = refused(lambda: agent.update(batch._replace(reward=reward)), "NumericalError")
+    moved = [name for name in NETWORKS if not np.array_equal(getattr(agent, name).flat_params, before[name])]
+    if in_eval or on_nan or moved:
+        raise Mismatch("a RuntimeError in evaluation mode, a NumericalError on a NaN reward, no network moved",
+                       f"{in_eval or 'a RuntimeError'} in evaluation mode, {on_nan or 'a NumericalError'} on a NaN "
+                       f"reward, {', '.join(moved) or 'no network'} moved")

@@ -21,7 +21,7 @@ import traceback
 from pathlib import Path
 
 from .assignment import PACKAGE, find_function, read_manifest
-from .checks import CHECKS, Mismatch
+from .checks import Mismatch, checks_for
 from .parts import PARTS_BY_NAME, TD3_PARTS, Part
 from .training import TRAINING_RUNS, training_check
 
@@ -96,7 +96,7 @@ def grade_part(folder: Path, part_name: str, timeout: float) -> list[dict]:
         unplant(replaced)
         return [{"title": "your function can be read and compiled", "passed": False, "message": describe(error, folder)}]
     td3 = any(name in TD3_PARTS for name in manifest)
-    checks = [lambda: training_check(part_name, td3)] if training else CHECKS[part_name]
+    checks = [lambda: training_check(part_name, td3)] if training else checks_for(part_name, td3)
     titles = [getattr(check, "title", f"trains with all of your parts ({'TD3' if td3 else 'DDPG'})") for check in checks]
     results = []
     signal.setitimer(signal.ITIMER_REAL, timeout)

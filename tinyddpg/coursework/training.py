@@ -1,5 +1,6 @@
 """The last two parts: the engine trains with every part the student wrote at once, on a contextual bandit (seconds),
-then on Pendulum-v1 (a short run). They are the only parts a mistake in another part can cost."""
+then on Pendulum-v1 (a short run). They are the only parts a mistake in another part can cost; when one fails, its
+message names the parts whose own checks fail with all of the student's code in place, where it can."""
 
 from __future__ import annotations
 
@@ -12,8 +13,8 @@ import numpy as np
 from ..run.config import preset, with_overrides
 from ..run.runlog import read_log
 from ..run.train import Run
-from .checks import Mismatch
-from .parts import TRAINING_BY_NAME
+from .checks import CHECKS, Mismatch, checks_for
+from .parts import PARTS_BY_NAME, TRAINING_BY_NAME
 
 
 class ContextualBandit(gym.Env):
@@ -66,5 +67,23 @@ def training_check(part: str, td3: bool) -> str:
     final = final_evaluation(env_id, settings, td3)
     if not final > passing:
         raise Mismatch(f"a mean evaluation return above {passing:g} on {env_id} after {settings['steps']:,} steps "
-                       f"({baseline})", f"{final:.4g}")
+                       f"({baseline})", f"{final:.4g}; {suspects_text(td3)}")
     return f"mean evaluation return {final:.4g}, passing above {passing:g}"
+
+
+def suspects_text(td3: bool) -> str:
+    """Where a failed training run points: the parts (of those the student wrote, planted now) whose own checks fail
+    with everything the student wrote in place, or, when none does, that the parts meet wrongly."""
+    failing = []
+    for part in CHECKS:
+        if td3 or not PARTS_BY_NAME[part].td3:
+            for check in checks_for(part, td3):
+                try:
+                    check()
+                except Exception:  # the part's own report says what; here only which part
+                    failing.append(part)
+                    break
+    if failing:
+        return f"look first at {', '.join(failing)}: with all of your code in place, their own checks fail"
+    return ("every part passes its own checks with all of your code in place: look for what the checks do not fix, "
+            "such as a state your functions keep between calls or a float32 you cast to")
