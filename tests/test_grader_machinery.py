@@ -60,10 +60,8 @@ def engine_body(qualname: str) -> str:
 
 
 # --- what is planted: what Python runs, in every style ----------------------------------------------------------
-@pytest.fixture(scope="module")
-def styles(tmp_path_factory):
-    """Correct parts in other styles than the engine's, polyak left a stub; graded without training."""
-    folder = tmp_path_factory.mktemp("styles") / "hw"
+def styled_submission(folder: Path) -> Path:
+    """Correct parts in other styles than the engine's, polyak left a stub."""
     new_assignment(folder, choose_parts("relu_backward,tanh_backward,mse,action_gradient,polyak", td3=True))
     solve(folder, "relu_backward", "return _masked(dout, self.positive * SCALE)")  # module-level helpers, a lambda
     edit(folder, "nn.py", "\n\nclass ReLU(", "\n\nSCALE = 1.0\n_masked = lambda dout, mask: _times(dout, mask)\n\n\n"
@@ -87,6 +85,13 @@ def styles(tmp_path_factory):
           "dx = super().backward(dq.reshape(-1, 1), need_input_grad=True, need_param_grads=False)\n"
           "return dx[:, self.obs_dim:]\n")
     solve(folder, "td3_policy_delay", engine_body("update"))  # calls soft_update, whose stub is still in agent.py
+    return folder
+
+
+@pytest.fixture(scope="module")
+def styles(tmp_path_factory):
+    """The styled submission, graded without training: {part: PartResult}."""
+    folder = styled_submission(tmp_path_factory.mktemp("styles") / "hw")
     return {r.name: r for r in grade(folder, timeout=TIMEOUT, training=False)}
 
 
