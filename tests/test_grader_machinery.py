@@ -10,6 +10,7 @@ import ast
 import inspect
 import json
 import re
+import subprocess
 import sys
 import textwrap
 import types
@@ -181,16 +182,16 @@ def cheating_upload(outer: Path) -> Path:
 def graded(tmp_path_factory):
     """`tinyddpg grade UPLOAD --parts <the 12 DDPG parts> --no-training --gradescope results.json`."""
     outer = tmp_path_factory.mktemp("upload")
-    cheating_upload(outer)
+    folder = cheating_upload(outer)
     results = tmp_path_factory.mktemp("out") / "results.json"
     done = run_tinyddpg("grade", str(outer), "--parts", ",".join(choose_parts(None, td3=False)), "--no-training",
                         "--timeout", str(TIMEOUT), "--gradescope", str(results))
     tests = json.loads(results.read_text()) if results.is_file() else {}
-    return done, tests, {test["name"].split(". ")[1]: test for test in tests.get("tests", [])}, str(results)
+    return done, tests, {test["name"].split(". ")[1]: test for test in tests.get("tests", [])}, str(results), folder
 
 
 def test_a_part_that_uses_the_installed_engine_scores_zero_with_the_reason(graded):
-    done, _, tests, _ = graded
+    done, _, tests, _, _ = graded
     assert done.returncode == 1 and "Traceback" not in done.stdout + done.stderr, done.stderr
     for name in ["relu_backward", "mse", "adam_step", "polyak", "ou_noise"]:
         assert tests[name]["score"] == 0, tests[name]["output"]
@@ -201,7 +202,7 @@ def test_a_part_that_uses_the_installed_engine_scores_zero_with_the_reason(grade
 
 
 def test_one_parts_patches_and_forgeries_change_no_other_parts_score(graded):
-    _, results, tests, _ = graded
+    _, results, tests, _, _ = graded
     assert 0 < tests["td_target"]["score"] < 10, tests["td_target"]["output"]  # numpy.allclose patched elsewhere
     for name in ["critic_gradients", "action_gradient", "actor_gradient", "replay_sample", "ou_noise"]:
         assert tests[name]["score"] == 0, tests[name]["output"]  # forged verdicts, patched checks
@@ -209,7 +210,7 @@ def test_one_parts_patches_and_forgeries_change_no_other_parts_score(graded):
 
 
 def test_points_and_results_json_fields_for_partial_credit_and_parts_alone(graded):
-    _, results, tests, _ = graded
+    _, results, tests, _, _ = graded
     names = choose_parts(None, td3=False)
     assert [test["name"] for test in results["tests"]] == [f"{i}. {name}" for i, name in enumerate(names, 1)]
     assert [test["number"] for test in results["tests"]] == [str(i) for i in range(1, len(names) + 1)]
@@ -227,7 +228,7 @@ def test_points_and_results_json_fields_for_partial_credit_and_parts_alone(grade
 
 
 def test_prints_are_bounded_and_shown_beside_a_failing_part_and_never_show_the_results_path(graded):
-    _, _, tests, results_path = graded
+    _, _, tests, results_path, _ = graded
     output = tests["actor_gradient"]["output"]
     assert "wrong on purpose, after printing" in output
     printed = re.search(r"printed by the part's process \(the last 3,000 of ([\d,]+) bytes\)", output)
@@ -246,7 +247,16 @@ def test_a_tail_keeps_only_its_last_bytes_however_much_comes():
 
 
 def test_an_upload_nested_one_folder_deep_is_found_and_a_version_mismatch_is_loud(graded):
-    done, results, tests, _ = graded
+    done, results, tests, _, _ = graded
     assert len(tests) == 12 and any(test["score"] > 0 for test in tests.values())  # graded, not 'stub still there'
     warning = "WARNING: this assignment was made by tinyddpg 9.9.9 and is graded by tinyddpg "
     assert warning in done.stderr and warning in results["output"], done.stderr
+
+
+def test_the_batch_scan_lists_the_lines_that_name_the_engine_and_none_of_the_engines_own(graded):
+    folder = graded[4]
+    done = subprocess.run([sys.executable, "-m", "tinyddpg.coursework.integrity",
+                           *map(str, sorted((folder / PACKAGE).glob("*.py")))], capture_output=True, text=True)
+    assert done.returncode == 1, done.stdout + done.stderr
+    assert [line.split(": ", 1)[1] for line in done.stdout.splitlines()] == [
+        "import tinyddpg.nn", "from tinyddpg.noise import OrnsteinUhlenbeckNoise as _EngineNoise"], done.stdout

@@ -137,17 +137,22 @@ def arm(planted: list[Planted], folder: Path) -> None:
 
 
 def main(paths: list[str]) -> int:
-    """List each line of FILE... that imports or names the installed engine; exit status 1 when any does."""
+    """List each line of FILE... that imports or names the installed engine (lines the engine's own module of that
+    name also holds are left out); exit status 1 when any does."""
     found = 0
     for path in map(Path, paths):
         try:
-            tree = ast.parse(path.read_text(), filename=str(path))
+            lines = path.read_text().splitlines()
+            tree = ast.parse("\n".join(lines), filename=str(path))
         except (OSError, SyntaxError, ValueError) as error:
             print(f"{path}: not read ({error})")
             continue
-        for line in sorted({node.lineno for node in ast.walk(tree) if names_engine(node)}):
-            print(f"{path}:{line}: {path.read_text().splitlines()[line - 1].strip()}")
-            found += 1
+        engine = ENGINE_DIR / path.name
+        own = {line.strip() for line in engine.read_text().splitlines()} if engine.is_file() else set()
+        for number in sorted({node.lineno for node in ast.walk(tree) if names_engine(node)}):
+            if lines[number - 1].strip() not in own:
+                print(f"{path}:{number}: {lines[number - 1].strip()}")
+                found += 1
     return 1 if found else 0
 
 

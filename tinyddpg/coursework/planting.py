@@ -59,8 +59,9 @@ def load_student_module(folder: Path, stem: str) -> types.ModuleType:
     package = types.ModuleType(PACKAGE)
     package.__path__ = [str(folder / PACKAGE)]
     sys.modules[PACKAGE] = package
-    for sibling in ENGINE_MODULES:
+    for sibling in ENGINE_MODULES:  # for `from .nn import Dense` and `from . import nn` alike
         sys.modules[f"{PACKAGE}.{sibling}"] = engine_module(sibling)
+        setattr(package, sibling, engine_module(sibling))
     name = f"{PACKAGE}.{stem}"
     spec = importlib.util.spec_from_file_location(name, folder / PACKAGE / f"{stem}.py")
     module = importlib.util.module_from_spec(spec)
@@ -139,9 +140,12 @@ def plant(folder: Path, parts: list[Part]) -> list[Planted]:
             for namespace, key in holders(original):
                 setattr(namespace, key, function)
         planted.append(Planted(part, original, function))
+    replaced = {id(plant.engine_function): plant.student_function for plant in planted}
     for stem, module in modules.items():  # every engine-defined name means the engine's (planted) object
         engine = engine_module(stem)
         for key, value in list(vars(module).items()):
             if isinstance(value, types.FunctionType | type) and value.__module__ == module.__name__ and hasattr(engine, key):
                 setattr(module, key, getattr(engine, key))
+            elif id(value) in replaced:  # an engine function imported before it was planted (`from .losses import mse`)
+                setattr(module, key, replaced[id(value)])
     return planted
