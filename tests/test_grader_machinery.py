@@ -10,6 +10,7 @@ import ast
 import inspect
 import json
 import re
+import shutil
 import subprocess
 import sys
 import textwrap
@@ -260,3 +261,17 @@ def test_the_batch_scan_lists_the_lines_that_name_the_engine_and_none_of_the_eng
     assert done.returncode == 1, done.stdout + done.stderr
     assert [line.split(": ", 1)[1] for line in done.stdout.splitlines()] == [
         "import tinyddpg.nn", "from tinyddpg.noise import OrnsteinUhlenbeckNoise as _EngineNoise"], done.stdout
+
+
+def test_a_submission_nested_one_folder_deep_is_graded_over_the_teachers_copy(tmp_path):
+    new_assignment(tmp_path / "hw1", ["relu_backward"])
+    upload = tmp_path / "upload"
+    shutil.copytree(tmp_path / "hw1", upload / "hw1")  # the student uploaded their whole folder
+    solve(upload / "hw1", "relu_backward", "return dout * (self.positive > 0)\n")
+    done = run_tinyddpg("grade", str(tmp_path / "hw1"), "--submission", str(upload), "--no-training")
+    assert done.returncode == 0 and "5 / 5   ok" in done.stdout, done.stdout + done.stderr
+    assert f"nn.py, losses.py, optim.py, networks.py, buffer.py, noise.py, normalizer.py, hyperparameters.py, agent.py " \
+           f"from {upload / 'hw1' / PACKAGE}\n" in done.stdout
+    assert stub("relu_backward") in (tmp_path / "hw1" / PACKAGE / "nn.py").read_text()  # the teacher's copy unchanged
+    refused = run_tinyddpg("grade", str(tmp_path / "hw1"), "--submission", str(tmp_path / "nowhere"))
+    assert refused.returncode == 2 and "no file of my_ddpg/" in refused.stderr.strip().splitlines()[-1], refused.stderr

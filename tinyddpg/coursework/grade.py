@@ -9,7 +9,9 @@ Exit status: 0 full marks, 1 graded with points lost, 2 nothing graded (the fold
 from __future__ import annotations
 
 import json
+import shutil
 import sys
+import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -17,7 +19,7 @@ from pathlib import Path
 from .. import __version__
 from ..errors import ConfigError
 from ..run.atomic import replaced_atomically
-from .assignment import MANIFEST, PACKAGE, read_manifest
+from .assignment import ENGINE_MODULES, MANIFEST, PACKAGE, read_manifest
 from .parts import PARTS_BY_NAME, TRAINING_BANDIT_POINTS, TRAINING_PENDULUM_POINTS
 from .zygote import shared
 
@@ -136,10 +138,37 @@ def write_json_atomically(path: Path, data: dict) -> None:
         file.write(json.dumps(data, indent=2) + "\n")
 
 
-def grade_command(folder: Path, parts: str | None, timeout: float, training: bool, gradescope: Path | None) -> int:
+def with_submission(folder: Path, upload: Path, scratch: Path) -> Path:
+    """A copy of the assignment folder in scratch with the student's files from upload over its my_ddpg/: the
+    files named as the package's modules, found flat, in my_ddpg/, or one folder down (hw1/my_ddpg/, hw1/)."""
+    inside = sorted(d for d in upload.iterdir() if d.is_dir()) if upload.is_dir() else []
+    places = [upload / PACKAGE, upload, *[d / PACKAGE for d in inside], *inside]
+    files = next(([place / f"{m}.py" for m in ENGINE_MODULES if (place / f"{m}.py").is_file()] for place in places
+                  if any((place / f"{m}.py").is_file() for m in ENGINE_MODULES)), [])
+    if not files:
+        raise ConfigError(f"--submission {upload}: no file of {PACKAGE}/ ({', '.join(f'{m}.py' for m in ENGINE_MODULES)}) "
+                          f"in it, in {upload / PACKAGE}, or one folder down; give the folder the student's files "
+                          f"were uploaded to, e.g. --submission /autograder/submission")
+    copy = scratch / folder.name
+    shutil.copytree(folder, copy)
+    for file in files:
+        shutil.copyfile(file, copy / PACKAGE / file.name)
+    print(f"graded with {', '.join(f.name for f in files)} from {files[0].parent}", flush=True)
+    return copy
+
+
+def grade_command(folder: Path, parts: str | None, timeout: float, training: bool, gradescope: Path | None,
+                  submission: Path | None = None) -> int:
     """The CLI: print each part's report, the total, and optionally write results.json."""
     folder = assignment_folder(folder)
     chosen_parts(folder, parts, training)  # unusable input is refused before any work starts
+    if submission is None:
+        return report_grade(folder, parts, timeout, training, gradescope)
+    with tempfile.TemporaryDirectory(prefix="tinyddpg-submission-") as scratch:
+        return report_grade(with_submission(folder, submission, Path(scratch)), parts, timeout, training, gradescope)
+
+
+def report_grade(folder: Path, parts: str | None, timeout: float, training: bool, gradescope: Path | None) -> int:
     warning = version_warning(folder)
     if warning:
         print(warning, file=sys.stderr, flush=True)
