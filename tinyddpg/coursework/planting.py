@@ -140,12 +140,11 @@ def plant(folder: Path, parts: list[Part]) -> list[Planted]:
             for namespace, key in holders(original):
                 setattr(namespace, key, function)
         planted.append(Planted(part, original, function))
-    replaced = {id(plant.engine_function): plant.student_function for plant in planted}
-    for stem, module in modules.items():  # every engine-defined name means the engine's (planted) object
+    originals = {id(plant.engine_function) for plant in planted}
+    for stem, module in modules.items():  # every name the engine's module holds means the engine's (planted) object
         engine = engine_module(stem)
         for key, value in list(vars(module).items()):
-            if isinstance(value, types.FunctionType | type) and value.__module__ == module.__name__ and hasattr(engine, key):
-                setattr(module, key, getattr(engine, key))
-            elif id(value) in replaced:  # an engine function imported before it was planted (`from .losses import mse`)
-                setattr(module, key, replaced[id(value)])
+            ours = isinstance(value, types.FunctionType | type) and value.__module__ == module.__name__
+            if hasattr(engine, key) and (ours or id(value) in originals):  # (`from .losses import mse`, imported
+                setattr(module, key, getattr(engine, key))  # before mse was planted, is the planted mse too)
     return planted
