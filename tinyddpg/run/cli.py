@@ -179,7 +179,8 @@ def command_gradescope(args) -> int:
 def command_grade(args) -> int:
     from ..coursework.grade import grade_command
 
-    return grade_command(Path(args.dir), args.parts, args.timeout, not args.no_training, args.gradescope)
+    return grade_command(Path(args.dir), args.parts, args.timeout, not args.no_training, args.gradescope,
+                         Path(args.submission) if args.submission else None)
 
 
 def command_sweep(args) -> int:
@@ -412,6 +413,9 @@ def add_coursework_commands(commands) -> None:
     grade.add_argument("--no-training", action="store_true", help="skip the two training parts")
     grade.add_argument("--gradescope", metavar="FILE", type=output_file((".json",), "--gradescope results.json"),
                        help="also write Gradescope's results.json to FILE")
+    grade.add_argument("--submission", metavar="UPLOAD",
+                       help="grade DIR with the student's files from UPLOAD over its my_ddpg/ (flat, in my_ddpg/, or "
+                            "one folder down); DIR itself is not changed")
     grade.set_defaults(handler=command_grade)
 
 
