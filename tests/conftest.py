@@ -39,10 +39,18 @@ ENGINE_TEST_FILES = {"test_backend.py", "test_nn.py", "test_optim.py", "test_buf
                      "test_torch_parity_nn.py", "test_gradcheck_metrics.py", "test_bug_zoo.py", "test_structure.py"}
 
 
+# Files whose module-scoped fixtures are expensive (the notebook executed, the sweeps, the seams matrix trained):
+# under xdist each worker that runs one of their tests would build them again, so each file runs on one worker.
+SHARED_FIXTURE_FILES = {"test_notebook.py", "test_sweep.py", "test_seams.py"}
+
+
+@pytest.hookimpl(tryfirst=True)  # before xdist's, which reads the xdist_group marks
 def pytest_collection_modifyitems(items):
     for item in items:
         if item.path.name in ENGINE_TEST_FILES:
             item.add_marker(pytest.mark.engine)
+        if item.path.name in SHARED_FIXTURE_FILES:
+            item.add_marker(pytest.mark.xdist_group(item.path.name))
 
 
 def pytest_ignore_collect(collection_path, config):
