@@ -31,6 +31,8 @@ setup(
         "jax": ["jax==0.10.2", "jaxlib==0.10.2", "optax==0.2.8"],
         "test": [  # exact pins: CI tests what was tested here
             "pytest==9.0.3",
+            "pytest-xdist==3.8.0",  # the suite runs on every core (pytest.ini: -n auto)
+            "pytest-timeout==2.4.0",  # a deadline for every test (pytest.ini: timeout)
             "array-api-strict==2.6.1",
             "torch==2.13.0",
             "ruff==0.17.6",

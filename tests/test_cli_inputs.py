@@ -1,6 +1,6 @@
-"""What a new user tried, driven as they did it (the CLI in a subprocess): each bad input is refused before any
-work with one line that says what is wrong and a command that works, nothing is created or damaged, and no
-failure leaves a dead end."""
+"""What a new user tried, driven as they did it (the CLI's main(), or a subprocess where a signal or a second
+process is what is tested): each bad input is refused before any work with one line that says what is wrong and a
+command that works, nothing is created or damaged, and no failure leaves a dead end."""
 
 import signal
 import subprocess
@@ -9,7 +9,7 @@ import time
 
 import numpy as np
 import pytest
-from helpers import run_tinyddpg
+from helpers import run_cli, run_tinyddpg
 
 from tinyddpg.run import checkpoint as ckpt
 from tinyddpg.run.runlog import read_log
@@ -66,7 +66,7 @@ def trained(tmp_path_factory):
 ])
 def test_bad_evaluate_options_are_refused_before_the_evaluation(trained, tmp_path, args, message):
     before = folder_state(trained)
-    result = run_tinyddpg("evaluate", str(trained), *args, cwd=tmp_path)
+    result = run_cli("evaluate", str(trained), *args, cwd=tmp_path)
     assert_refused(result, message)
     assert result.stdout == ""  # no evaluation ran
     assert list(tmp_path.iterdir()) == [] and folder_state(trained) == before
@@ -81,8 +81,8 @@ def test_evaluate_and_resume_say_what_the_path_is(tmp_path, make, message):
     path = tmp_path / "README.md"
     make(path)
     before = path.read_bytes() if path.is_file() else None
-    assert_refused(run_tinyddpg("evaluate", str(path)), f"{path} {message}")
-    assert_refused(run_tinyddpg("train", "--resume", str(path)), f"{path} {message}")
+    assert_refused(run_cli("evaluate", str(path)), f"{path} {message}")
+    assert_refused(run_cli("train", "--resume", str(path)), f"{path} {message}")
     assert (path.read_bytes() if path.is_file() else None) == before
     assert not path.is_dir() or list(path.iterdir()) == []
 
@@ -92,7 +92,7 @@ def test_evaluate_and_resume_say_what_the_path_is(tmp_path, make, message):
     ("curve.mp4", "argument -o/--output: 'curve.mp4' must end in .png or .pdf or .svg or .jpg or .jpeg, e.g. -o curve.png"),
 ])
 def test_bad_plot_outputs_are_refused_before_drawing(trained, tmp_path, output, message):
-    assert_refused(run_tinyddpg("plot", str(trained), "-o", output, cwd=tmp_path), message)
+    assert_refused(run_cli("plot", str(trained), "-o", output, cwd=tmp_path), message)
     assert list(tmp_path.iterdir()) == []
 
 
@@ -113,14 +113,14 @@ def test_bad_plot_outputs_are_refused_before_drawing(trained, tmp_path, output, 
      "3,147.1 GiB), but the machine has"),
 ])
 def test_bad_train_settings_are_refused_before_anything_is_written(tmp_path, args, message):
-    result = run_tinyddpg("train", "--out", str(tmp_path / "run"), *args)
+    result = run_cli("train", "--out", str(tmp_path / "run"), *args)
     assert_refused(result, message)
     assert not (tmp_path / "run").exists()
 
 
 def test_a_run_folder_that_is_a_file_is_refused(tmp_path):
     (tmp_path / "README.md").write_text("# notes\n")
-    assert_refused(run_tinyddpg("train", "--out", str(tmp_path / "README.md")),
+    assert_refused(run_cli("train", "--out", str(tmp_path / "README.md")),
                    "README.md is a file, not a folder; choose another folder with --out")
     assert (tmp_path / "README.md").read_text() == "# notes\n"
 
@@ -135,11 +135,11 @@ def test_a_run_killed_before_its_first_checkpoint_starts_over_with_the_same_comm
     process.kill()  # a crash in the first steps: a config and a log, no checkpoint
     process.communicate()
     assert not (out / "checkpoint.npz").exists()
-    again = run_tinyddpg(*command)
+    again = run_cli(*command)
     assert again.returncode == 0, again.stderr
     assert [int(r["step"]) for r in read_log(out / "progress.csv")] == list(range(200, 2001, 200))
     (out / "checkpoint.npz").unlink()  # and once more, as if it had failed again
-    resumed = run_tinyddpg("train", "--resume", str(out), "--quiet")
+    resumed = run_cli("train", "--resume", str(out), "--quiet")
     assert resumed.returncode == 0, resumed.stderr
     assert f"{out} has no checkpoint yet (its run stopped before the first one): starting it over" in resumed.stderr
     assert [int(r["step"]) for r in read_log(out / "progress.csv")] == list(range(200, 2001, 200))
@@ -170,7 +170,7 @@ def test_ctrl_c_mid_episode_then_resume_gives_exactly_the_uninterrupted_log_and_
     steps = ["--steps", "800", *FAST_CLI, "--hidden", "256,256", "--batch-size", "256"]  # slow enough steps that
     # the signal lands long before the end even on an idle machine (with 32-32 networks a run finished first)
     whole, stopped = tmp_path / "whole", tmp_path / "stopped"
-    assert run_tinyddpg("train", "--out", str(whole), *steps).returncode == 0
+    assert run_cli("train", "--out", str(whole), *steps).returncode == 0
     process = start_cli("train", "--out", str(stopped), *steps)
     wait_for(lambda: (stopped / "progress.csv").exists() and len(read_log(stopped / "progress.csv")) >= 1)
     time.sleep(0.1)  # into the second episode
@@ -181,7 +181,7 @@ def test_ctrl_c_mid_episode_then_resume_gives_exactly_the_uninterrupted_log_and_
     _, meta = ckpt.load_checkpoint(stopped / "checkpoint.npz")
     stopped_at = meta["counters"]["step"]
     assert 0 < stopped_at < 800 and stopped_at % 200 == 0  # at an episode end (Pendulum: 200 steps)
-    resumed = run_tinyddpg("train", "--resume", str(stopped), "--quiet")
+    resumed = run_cli("train", "--resume", str(stopped), "--quiet")
     assert resumed.returncode == 0, resumed.stderr
     assert " 1 (the run's own, from its checkpoint, so the resume is exact)" in resumed.stderr
     drop_speed = [{k: v for k, v in row.items() if k != "steps_per_s"} for row in read_log(whole / "progress.csv")]
