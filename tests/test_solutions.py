@@ -89,9 +89,8 @@ def test_correct_styles_score_full_marks(number, solution_copy, tmp_path):
     assert lost == {name: 0.0 for name in [*(s.part for s in batch), *training]}, describe(batch)
 
 
-@pytest.mark.parametrize("solution", [pytest.param(s, marks=pytest.mark.xfail(
-    strict=True, reason="needs grader-core's import-based planting")) for s in NEEDS_IMPORT_PLANTING],
-    ids=[f"{s.part}: {s.style}" for s in NEEDS_IMPORT_PLANTING])
+@pytest.mark.parametrize("solution", NEEDS_IMPORT_PLANTING,
+                         ids=[f"{s.part}: {s.style}" for s in NEEDS_IMPORT_PLANTING])
 def test_correct_styles_that_need_import_planting_score_full_marks(solution, solution_copy, tmp_path):
     assert graded(solution_copy, tmp_path / "submission", [solution]) == {solution.part: 0.0}
 
