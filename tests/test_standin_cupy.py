@@ -25,7 +25,8 @@ HOST = array_api_strict.Device("CPU_DEVICE")
 
 def stand_in_cupy(available: bool = True, kernel_runs: bool = True) -> types.ModuleType:
     """The few names of `cupy` that tinyddpg uses: is_available, arange (the health check's one kernel),
-    float32, cuda.Device() and asnumpy, the explicit transfer to the host."""
+    float32, cuda.Device(), asnumpy, the explicit transfer to the host, and the elementwise functions the engine
+    calls with out= (CuPy's ufuncs take it; here array-api-strict's, through the engine's own CopyInto)."""
     cupy = types.ModuleType("cupy")
     cupy.is_available = lambda: available
     cupy.float32 = np.float32
@@ -42,6 +43,9 @@ def stand_in_cupy(available: bool = True, kernel_runs: bool = True) -> types.Mod
         return np.asarray(array.to_device(HOST))
 
     cupy.asnumpy = asnumpy
+    with_out = backend_module.CopyInto(array_api_strict)
+    for name in ("greater", "multiply", "sqrt", "divide"):
+        setattr(cupy, name, getattr(with_out, name))
     return cupy
 
 

@@ -79,13 +79,13 @@ def test_plot_draws_estimate_vs_true_and_labels_td3_runs_by_the_switch_alone(tmp
 
     for td3 in (False, True):
         config = with_overrides(fast_config(env_id="tinyddpg-test/Terminating-v0", steps=200, gamma=0.3), {"td3": td3})
-        Run(config, tmp_path / f"td3={td3}").train(show_progress=False)
-    assert sorted(group_runs(sorted(tmp_path.iterdir()))) == ["td3=False", "td3=True"]
+        Run(config, tmp_path / f"td3={str(td3).lower()}").train(show_progress=False)
+    assert sorted(group_runs(sorted(tmp_path.iterdir()))) == ["td3=false", "td3=true"]
     ablation = with_overrides(fast_config(steps=0), {"twin_critics": True})  # a fix on its own is named
     (tmp_path / "twin").mkdir()
     (tmp_path / "twin" / "config.json").write_text(ablation.to_json())
-    assert "twin_critics=True" in " ".join(group_runs([*sorted(tmp_path.iterdir())]))
-    assert plot_runs([tmp_path / "td3=False", tmp_path / "td3=True"], tmp_path / "curve.png").stat().st_size > 0
+    assert "twin_critics=true" in " ".join(group_runs([*sorted(tmp_path.iterdir())]))
+    assert plot_runs([tmp_path / "td3=false", tmp_path / "td3=true"], tmp_path / "curve.png").stat().st_size > 0
 
 
 def test_a_log_written_before_the_value_columns_still_reads_and_plots(tmp_path):

@@ -5,7 +5,7 @@
                     with save_buffer, once more the rows filled by the end, min(buffer_size, steps), which the
                     checkpoint copies to the host
     networks        NETWORK_COPIES x the parameters of actor and critic(s): themselves, their targets, gradients,
-                    Adam's m and v (6), and a margin for the small per-layer arrays
+                    Adam's m, v and work array (7), and a margin for the small per-layer arrays
     activations     ACTIVATION_FACTOR x batch x (obs + action + the hidden widths) numbers: the forward caches
                     and backward temporaries of one update (measured: 8.7 to 10.7, see tests/test_memory.py);
                     with twin critics the critics' half of it twice (not measured separately)
@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from ..errors import TinyDDPGError, setting_text
 
 ACTIVATION_FACTOR = 12
-NETWORK_COPIES = 7
+NETWORK_COPIES = 8
 BASE_BYTES = 300 * 2**20
 
 
