@@ -109,7 +109,7 @@ def test_bad_plot_outputs_are_refused_before_drawing(trained, tmp_path, output, 
                              "--hidden 400,300"),
     (["--hidden", "64,64,"], "hidden='64,64,' is not a valid tuple[int, ...]: give comma-separated integers"),
     (["--batch-size", "100000000", "--buffer-size", "100000000"],  # the whole ring is allocated, 30,000 rows saved
-     "this run needs about 3,150.8 GiB (replay buffer 3.4 GiB, networks and Adam 6.5 MiB, one update's activations "
+     "this run needs about 3,150.8 GiB (replay buffer 3.4 GiB, networks and Adam 7.5 MiB, one update's activations "
      "3,147.1 GiB), but the machine has"),
 ])
 def test_bad_train_settings_are_refused_before_anything_is_written(tmp_path, args, message):

@@ -315,7 +315,7 @@ def test_a_run_that_needs_more_memory_than_the_machine_has_is_refused_before_all
 
     monkeypatch.setattr(train_module, "available_bytes", lambda: 8 * 2**30)
     with pytest.raises(OutOfMemory, match=r"this run needs about 31.8 GiB \(replay buffer 34.7 MiB, networks and "
-                                          r"Adam 6.5 MiB, one update's activations 31.5 GiB\), but the machine has 8.0 GiB "
+                                          r"Adam 7.5 MiB, one update's activations 31.5 GiB\), but the machine has 8.0 GiB "
                                           r"available; lower batch_size \(the largest part\), or free memory"):
         Run(helpers.fast_config(hidden=(400, 300), batch_size=1_000_000, buffer_size=1_000_000, steps=10_000),
             tmp_path / "run")
