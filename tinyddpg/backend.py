@@ -47,7 +47,7 @@ class Backend:
     dtype: Any  # xp.float32 (default, fast) or xp.float64 (gradient checks)
     device: Any  # passed to every array creation
     _to_host: Callable[[Any], np.ndarray] = field(repr=False)
-    ufuncs: Any = field(default=None, repr=False)  # elementwise functions that take out=; see CopyInto
+    ufuncs: Any = field(repr=False)  # elementwise functions that take out= (the namespace, or CopyInto of it)
 
     @property
     def dtype_name(self) -> str:
